@@ -1,0 +1,161 @@
+"""`homogc`: a thin driver over the front end, the compiler and the runtime.
+
+Exit status: 0 clean, 1 errors in a spec, 2 usage or I/O errors, 3 a bug in
+homogc (reported with a request to file it; the traceback only with --debug).
+Nothing here imports torch until a command needs to run models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from homog.dsl import codes
+from homog.dsl.diagnostics import Diagnostic, Severity, SpecError, render, render_json
+from homog.dsl.formatter import format_document
+from homog.dsl.parser import parse
+from homog.dsl.source import read_spec
+
+EXIT_OK, EXIT_SPEC, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
+ISSUES_URL = "https://github.com/homogc/homogc/issues"
+
+
+@dataclass
+class Reporter:
+    """Prints diagnostics as text (stderr) or JSON lines (stdout), and counts them."""
+
+    fmt: str = "text"
+    color: bool = False
+    sources: dict[str, str] = field(default_factory=dict)
+    errors: int = 0
+    warnings: int = 0
+
+    def report(self, diagnostics: Sequence[Diagnostic]) -> None:
+        for diagnostic in sorted(diagnostics, key=lambda d: d.sort_key):
+            if diagnostic.severity is Severity.ERROR:
+                self.errors += 1
+            else:
+                self.warnings += 1
+            if self.fmt == "json":
+                print(render_json(diagnostic), flush=True)
+            else:
+                print(render(diagnostic, self.sources, self.color) + "\n", file=sys.stderr, flush=True)
+
+
+def _load(path: str, reporter: Reporter) -> tuple[str | None, int]:
+    """Read a spec; on failure report it and return the exit status it earns."""
+    try:
+        text = read_spec(path)
+    except SpecError as error:
+        reporter.report(error.diagnostics)
+        return None, EXIT_USAGE
+    reporter.sources[path] = text
+    return text, EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace, reporter: Reporter) -> int:
+    status = EXIT_OK
+    for path in args.files:
+        text, load_status = _load(path, reporter)
+        if text is None:
+            status = max(status, load_status)
+            continue
+        result = parse(text, path)
+        reporter.report(result.diagnostics)
+        failed = not result.ok or (args.strict and result.diagnostics)
+        if failed:
+            status = max(status, EXIT_SPEC)
+        elif reporter.fmt == "text":
+            print(f"{path}: ok", file=sys.stderr)
+    return status
+
+
+def cmd_fmt(args: argparse.Namespace, reporter: Reporter) -> int:
+    status = EXIT_OK
+    for path in args.files:
+        text, load_status = _load(path, reporter)
+        if text is None:
+            status = max(status, load_status)
+            continue
+        result = parse(text, path)
+        if not result.ok:
+            reporter.report(result.diagnostics)
+            status = max(status, EXIT_SPEC)
+            continue
+        formatted = format_document(result.document)
+        if formatted == text:
+            continue
+        if args.diff:
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    text.splitlines(keepends=True), formatted.splitlines(keepends=True), path, path
+                )
+            )
+        if args.check or args.diff:
+            print(f"would reformat {path}", file=sys.stderr)
+            status = max(status, EXIT_SPEC)
+        else:
+            with open(path, "w", encoding="utf-8") as file:
+                file.write(formatted)
+            print(f"reformatted {path}", file=sys.stderr)
+    return status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="homogc",
+        description="Compile and run .homog specs: are our models becoming the same?",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.add_argument(
+        "--format", choices=["text", "json"], default="text", help="diagnostics as text or JSON lines"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = commands.add_parser("check", help="report every error in specs without running them")
+    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("--strict", action="store_true", help="fail on warnings too")
+    check.set_defaults(handler=cmd_check)
+
+    fmt = commands.add_parser("fmt", help="rewrite specs in the canonical layout")
+    fmt.add_argument("files", nargs="+", metavar="FILE")
+    fmt.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would change")
+    fmt.add_argument("--diff", action="store_true", help="change nothing; print what would change")
+    fmt.set_defaults(handler=cmd_fmt)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 on usage errors
+    color = args.format == "text" and sys.stderr.isatty() and "NO_COLOR" not in os.environ
+    reporter = Reporter(fmt=args.format, color=color)
+    try:
+        return args.handler(args, reporter)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # a bug in homogc, never a mistake in a spec
+        reporter.report(
+            [
+                Diagnostic(
+                    codes.INTERNAL,
+                    f"internal error: {type(error).__name__}: {error}",
+                    None,
+                    hint=f"this is a bug in homogc, not in your spec; please file it at {ISSUES_URL} "
+                    "with the spec and the output of the same command run with --debug",
+                )
+            ]
+        )
+        if args.debug:
+            traceback.print_exc()
+        return EXIT_BUG
+
+
+def entry_point() -> None:
+    sys.exit(main())
