@@ -196,4 +196,6 @@ class Builder(Transformer):
 def _as_token(node: Boolean) -> Token:
     text = "true" if node.value else "false"
     span = node.span
-    return Token("NAME", text, line=span.line, column=span.column, end_line=span.end_line, end_column=span.end_column)
+    return Token(
+        "NAME", text, line=span.line, column=span.column, end_line=span.end_line, end_column=span.end_column
+    )

@@ -28,10 +28,12 @@ KEYWORD_AS_NAME = define("E110", "keyword-as-name", "'true' or 'false' used wher
 DUPLICATE_EXPERIMENT = define("E111", "duplicate-experiment", "A second 'experiment' block in one file.")
 MISSING_SEPARATOR = define("E112", "missing-separator", "Two members on one line without ',' between them.")
 UNEXPECTED_TOKEN = define("E113", "unexpected-token", "A token that cannot appear where it is.")
-INVALID_ESCAPE = define("E114", "invalid-escape", "A backslash escape other than \\\" \\\\ \\n \\t.")
+INVALID_ESCAPE = define("E114", "invalid-escape", 'A backslash escape other than \\" \\\\ \\n \\t.')
 UNEXPECTED_EOF = define("E115", "unexpected-end-of-file", "The file ends in the middle of a construct.")
 MISMATCHED_DELIMITER = define("E116", "mismatched-delimiter", "A closing delimiter of the wrong kind.")
-MEMBER_OUTSIDE_BLOCK = define("E117", "member-outside-block", "An attribute or entry at the top level of a file.")
+MEMBER_OUTSIDE_BLOCK = define(
+    "E117", "member-outside-block", "An attribute or entry at the top level of a file."
+)
 INVALID_KEY = define("E118", "invalid-key", "Something other than a plain name before '='.")
 DUPLICATE_KEY = define("E120", "duplicate-key", "A key set twice in one block or one call.")
 POSITIONAL_AFTER_KEYWORD = define(

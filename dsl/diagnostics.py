@@ -130,9 +130,7 @@ def suggestion_hint(name: str, candidates: Iterable[str], what: str) -> str:
 def render(diagnostic: Diagnostic, sources: Mapping[str, str], color: bool = False) -> str:
     """Render like a modern compiler: header, source line, caret underline, hint."""
     bold, red, yellow, blue, cyan, reset = (
-        ("\x1b[1m", "\x1b[31m", "\x1b[33m", "\x1b[34m", "\x1b[36m", "\x1b[0m")
-        if color
-        else ("",) * 6
+        ("\x1b[1m", "\x1b[31m", "\x1b[33m", "\x1b[34m", "\x1b[36m", "\x1b[0m") if color else ("",) * 6
     )
     tone = red if diagnostic.severity is Severity.ERROR else yellow
     span = diagnostic.span

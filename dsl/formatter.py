@@ -102,10 +102,7 @@ class _Formatter:
         if isinstance(member, Block):
             self._block(member, indent)
             return
-        if isinstance(member, Attribute):
-            prefix = f"{member.key.text.ljust(key_width)} = "
-        else:
-            prefix = ""
+        prefix = f"{member.key.text.ljust(key_width)} = " if isinstance(member, Attribute) else ""
         self._value_lines(member.value, indent, prefix, suffix="")
         self.lines[-1] += self._take_trailing(member.span)
         self.last_line = max(self.last_line, member.span.end_line)
@@ -191,4 +188,3 @@ def _inline(node: Value | Name | Argument) -> str:
 def quote(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
     return f'"{escaped}"'
-

@@ -190,28 +190,33 @@ class _TokenFilter:
 
     def _close(self, token: Token) -> None:
         span = token_span(self.path, token)
-        if not self.open:
-            raise _Stop(
-                Diagnostic(
-                    codes.UNMATCHED_CLOSE,
-                    f"unexpected {_SYMBOL[token.type]}: nothing is open here",
-                    span,
-                    hint=f"remove it, or add the missing {_SYMBOL[_CLOSERS[token.type]]} before it",
-                )
-            )
-        opener = self.open[-1]
-        if _OPENERS[opener.type] != token.type:
+        wanted = _CLOSERS[token.type]
+        if self.open and self.open[-1].type == wanted:
+            self.open.pop()
+            return
+        if any(opener.type == wanted for opener in self.open):
+            # It closes something further out, so the innermost delimiter was left open.
+            raise _Stop(_unclosed(self, self.path, span, closed_by=token))
+        if self.open and self.open[-1].type != "LBRACE":
+            opener = self.open[-1]
             raise _Stop(
                 Diagnostic(
                     codes.MISMATCHED_DELIMITER,
                     f"{_SYMBOL[token.type]} does not close the {_SYMBOL[opener.type]} "
                     f"opened on line {opener.line}",
                     span,
-                    hint=f"close it with {_SYMBOL[_OPENERS[opener.type]]} first",
+                    hint=f"close it with {_SYMBOL[_OPENERS[opener.type]]}",
                     related=(Related(token_span(self.path, opener), f"{_SYMBOL[opener.type]} opened here"),),
                 )
             )
-        self.open.pop()
+        raise _Stop(
+            Diagnostic(
+                codes.UNMATCHED_CLOSE,
+                f"unexpected {_SYMBOL[token.type]}: no {_SYMBOL[wanted]} is open here",
+                span,
+                hint=f"remove it, or add the missing {_SYMBOL[wanted]} before it",
+            )
+        )
 
 
 def _lexical_error(error: UnexpectedCharacters, text: str, path: str) -> Diagnostic:
@@ -226,7 +231,7 @@ def _lexical_error(error: UnexpectedCharacters, text: str, path: str) -> Diagnos
         )
     span = Span(path, error.line, error.column, error.line, error.column + 1)
     hints = {
-        "'": "strings use double quotes: \"...\"",
+        "'": 'strings use double quotes: "..."',
         ":": "set a value with '=', as in key = value",
         ";": "separate members with a newline or ','",
     }
@@ -288,7 +293,7 @@ def _syntax_error(error: UnexpectedToken, stream: _TokenFilter, path: str) -> Di
             hint=f"write '{prev} = {token}'",
         )
     if (
-        kind in ("_NL", "RBRACE", "COMMA", "$END")
+        kind in ("_NL", "RBRACE", "COMMA")
         and "LBRACE" in expected
         and prev is not None
         and prev2 is not None
@@ -308,14 +313,19 @@ def _syntax_error(error: UnexpectedToken, stream: _TokenFilter, path: str) -> Di
             span,
             hint="a key is a name such as 'epochs'; dots, numbers and strings cannot be keys",
         )
-    if "COMMA" in expected and kind in _VALUE_START and stream.open and stream.open[-1].type in ("LPAR", "LSQB"):
+    if (
+        "COMMA" in expected
+        and kind in _VALUE_START
+        and stream.open
+        and stream.open[-1].type in ("LPAR", "LSQB")
+    ):
         opener = stream.open[-1]
         closer = _SYMBOL[_OPENERS[opener.type]]
         return Diagnostic(
             codes.MISSING_COMMA,
             f"expected ',' or {closer} before {_describe(token)}",
             span,
-            hint=f"separate items with ',' — or close the {_SYMBOL[opener.type]} opened on line {opener.line}",
+            hint=f"separate items with ','; or close the {_SYMBOL[opener.type]} from line {opener.line}",
             related=(Related(token_span(path, opener), f"{_SYMBOL[opener.type]} opened here"),),
         )
     if ("_NL" in expected or "COMMA" in expected) and kind in _VALUE_START:
@@ -340,17 +350,20 @@ def _syntax_error(error: UnexpectedToken, stream: _TokenFilter, path: str) -> Di
     )
 
 
-def _unclosed(stream: _TokenFilter, path: str, end: Span) -> Diagnostic:
+def _unclosed(stream: _TokenFilter, path: str, end: Span, closed_by: Token | None = None) -> Diagnostic:
     opener = stream.open[-1]
     closer = _SYMBOL[_OPENERS[opener.type]]
-    related = [Related(end, "the file ends here")]
+    where = f"{_SYMBOL[closed_by.type]} closes an outer block here" if closed_by else "the file ends here"
+    related = [Related(end, where)]
     hint = f"add the matching {closer}"
     # A top-level header inside the open block is most likely where it should have ended.
     lines = stream.text.splitlines()
     header = _first_header_after(lines, opener.line - 1)
     if opener.type == "LBRACE" and header is not None:
         words = lines[header].split("{")[0].strip()
-        related.insert(0, Related(Span(path, header + 1, 1, header + 1, len(words) + 1), f"'{words}' starts here"))
+        related.insert(
+            0, Related(Span(path, header + 1, 1, header + 1, len(words) + 1), f"'{words}' starts here")
+        )
         hint = f"add the matching {closer} before line {header + 1}, where '{words}' starts"
     return Diagnostic(
         codes.UNCLOSED_DELIMITER,

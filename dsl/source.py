@@ -24,9 +24,13 @@ def read_spec(path: str | os.PathLike[str]) -> str:
     try:
         data = file.read_bytes()
     except FileNotFoundError:
-        raise fail(codes.FILE_NOT_FOUND, f"no such file: '{name}'", "check the path and its spelling") from None
+        raise fail(
+            codes.FILE_NOT_FOUND, f"no such file: '{name}'", "check the path and its spelling"
+        ) from None
     except OSError as error:
-        raise fail(codes.UNREADABLE, f"cannot read '{name}': {error.strerror}", "check the file's permissions") from None
+        raise fail(
+            codes.UNREADABLE, f"cannot read '{name}': {error.strerror}", "check the file's permissions"
+        ) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -44,5 +48,7 @@ def read_spec(path: str | os.PathLike[str]) -> str:
         ) from None
     text = text.removeprefix("\ufeff")
     if not any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines()):
-        raise fail(codes.EMPTY_FILE, f"'{name}' holds no declarations", "start with an 'experiment { ... }' block")
+        raise fail(
+            codes.EMPTY_FILE, f"'{name}' holds no declarations", "start with an 'experiment { ... }' block"
+        )
     return text

@@ -9,7 +9,6 @@ formatter's round-trip property is stated in.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 
 @dataclass(frozen=True, order=True)
@@ -29,21 +28,20 @@ class Span:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-def _span() -> Span:
-    # Spans are metadata: not compared, not shown in reprs.
-    return field(compare=False, repr=False, kw_only=True)  # type: ignore[return-value]
+# Spans are metadata: not compared, not shown in reprs.
+_SPAN = {"compare": False, "repr": False, "kw_only": True}
 
 
 @dataclass(frozen=True)
 class Name:
     text: str
-    span: Span = _span()
+    span: Span = field(**_SPAN)
 
 
 @dataclass(frozen=True)
 class Integer:
     value: int
-    span: Span = _span()
+    span: Span = field(**_SPAN)
 
 
 @dataclass(frozen=True)
@@ -51,19 +49,19 @@ class Float:
     value: float
     # The literal as written (`1e-3`), so the formatter never rewrites a number.
     text: str = field(compare=False)
-    span: Span = _span()
+    span: Span = field(**_SPAN)
 
 
 @dataclass(frozen=True)
 class String:
     value: str
-    span: Span = _span()
+    span: Span = field(**_SPAN)
 
 
 @dataclass(frozen=True)
 class Boolean:
     value: bool
-    span: Span = _span()
+    span: Span = field(**_SPAN)
 
 
 @dataclass(frozen=True)
@@ -71,7 +69,7 @@ class Reference:
     """A bare or dotted name: `auto`, `pixels`, `digits.image`, `sklearn.digits`."""
 
     parts: tuple[Name, ...]
-    span: Span = _span()
+    span: Span = field(**_SPAN)
 
     @property
     def dotted(self) -> str:
@@ -81,7 +79,7 @@ class Reference:
 @dataclass(frozen=True)
 class ListValue:
     items: tuple[Value, ...]
-    span: Span = _span()
+    span: Span = field(**_SPAN)
 
 
 @dataclass(frozen=True)
@@ -90,31 +88,31 @@ class Range:
 
     start: int
     stop: int
-    span: Span = _span()
+    span: Span = field(**_SPAN)
 
 
 @dataclass(frozen=True)
 class Argument:
     name: Name | None
     value: Value
-    span: Span = _span()
+    span: Span = field(**_SPAN)
 
 
 @dataclass(frozen=True)
 class Call:
     callee: Reference
     args: tuple[Argument, ...]
-    span: Span = _span()
+    span: Span = field(**_SPAN)
 
 
-Value = Union[Integer, Float, String, Boolean, Reference, ListValue, Range, Call]
+Value = Integer | Float | String | Boolean | Reference | ListValue | Range | Call
 
 
 @dataclass(frozen=True)
 class Attribute:
     key: Name
     value: Value
-    span: Span = _span()
+    span: Span = field(**_SPAN)
 
 
 @dataclass(frozen=True)
@@ -122,7 +120,7 @@ class Entry:
     """A bare value as a member, as in `metrics { accuracy, spread(accuracy) }`."""
 
     value: Value
-    span: Span = _span()
+    span: Span = field(**_SPAN)
 
 
 @dataclass(frozen=True)
@@ -130,7 +128,7 @@ class Block:
     kind: Name
     label: Name | String | None
     members: tuple[Member, ...]
-    span: Span = _span()
+    span: Span = field(**_SPAN)
 
     @property
     def header(self) -> str:
@@ -140,13 +138,13 @@ class Block:
         return f"{self.kind.text} {label}"
 
 
-Member = Union[Attribute, Block, Entry]
+Member = Attribute | Block | Entry
 
 
 @dataclass(frozen=True)
 class Comment:
     text: str
-    span: Span = _span()
+    span: Span = field(**_SPAN)
 
 
 @dataclass(frozen=True)
