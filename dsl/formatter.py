@@ -125,7 +125,11 @@ class _Formatter:
                 self.next += 1
         inner = indent + INDENT
         key_width = max((len(m.key.text) for m in block.members if isinstance(m, Attribute)), default=0)
-        for member in block.members:
+        for index, member in enumerate(block.members):
+            # Nested blocks stand apart from their siblings, as top-level blocks do.
+            previous = block.members[index - 1] if index else None
+            if previous is not None and (isinstance(member, Block) or isinstance(previous, Block)):
+                self.lines.append("")
             self._member(member, inner, key_width)
         self._emit_comments_before(_end(block.span), inner)
         self.lines.append(f"{indent}}}" + self._take_trailing(block.span))
