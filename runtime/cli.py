@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import json
 import os
 import sys
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from homog.compiler.driver import Compilation, compile_text
 from homog.dsl import codes
 from homog.dsl.diagnostics import Diagnostic, Severity, SpecError, render, render_json
 from homog.dsl.formatter import format_document
@@ -58,21 +60,41 @@ def _load(path: str, reporter: Reporter) -> tuple[str | None, int]:
     return text, EXIT_OK
 
 
+def _compile(path: str, reporter: Reporter, strict: bool = False) -> tuple[Compilation | None, int]:
+    """Read and compile one spec, reporting its diagnostics; the exit status it earns."""
+    text, status = _load(path, reporter)
+    if text is None:
+        return None, status
+    compilation = compile_text(text, path)
+    reporter.report(compilation.diagnostics)
+    failed = not compilation.ok or (strict and compilation.diagnostics)
+    return compilation, EXIT_SPEC if failed else EXIT_OK
+
+
 def cmd_check(args: argparse.Namespace, reporter: Reporter) -> int:
     status = EXIT_OK
     for path in args.files:
-        text, load_status = _load(path, reporter)
-        if text is None:
-            status = max(status, load_status)
-            continue
-        result = parse(text, path)
-        reporter.report(result.diagnostics)
-        failed = not result.ok or (args.strict and result.diagnostics)
-        if failed:
-            status = max(status, EXIT_SPEC)
-        elif reporter.fmt == "text":
+        _, file_status = _compile(path, reporter, args.strict)
+        status = max(status, file_status)
+        if file_status == EXIT_OK and reporter.fmt == "text":
             print(f"{path}: ok", file=sys.stderr)
     return status
+
+
+def cmd_graph(args: argparse.Namespace, reporter: Reporter) -> int:
+    compilation, status = _compile(args.file, reporter)
+    if status != EXIT_OK or compilation is None or compilation.graph is None:
+        return status or EXIT_SPEC
+    sys.stdout.write(compilation.graph.render(args.graph_format))
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace, reporter: Reporter) -> int:
+    compilation, status = _compile(args.file, reporter)
+    if status != EXIT_OK or compilation is None or compilation.ir is None:
+        return status or EXIT_SPEC
+    print(json.dumps(json.loads(compilation.ir.canonical_json()), indent=2, sort_keys=True))
+    return EXIT_OK
 
 
 def cmd_fmt(args: argparse.Namespace, reporter: Reporter) -> int:
@@ -121,6 +143,27 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("files", nargs="+", metavar="FILE")
     check.add_argument("--strict", action="store_true", help="fail on warnings too")
     check.set_defaults(handler=cmd_check)
+
+    graph = commands.add_parser("graph", help="print the execution graph a spec compiles to")
+    graph.add_argument("file", metavar="FILE")
+    graph.add_argument(
+        "--format",
+        dest="graph_format",
+        choices=["text", "json", "dot", "mermaid"],
+        default="text",
+        help="an indented tree (text), JSON, Graphviz dot or Mermaid",
+    )
+    graph.set_defaults(handler=cmd_graph)
+
+    show = commands.add_parser("show", help="print what a spec means")
+    show.add_argument("file", metavar="FILE")
+    show.add_argument(
+        "--resolved",
+        action="store_true",
+        required=True,
+        help="the experiment IR: every default filled in, every reference resolved (JSON)",
+    )
+    show.set_defaults(handler=cmd_show)
 
     fmt = commands.add_parser("fmt", help="rewrite specs in the canonical layout")
     fmt.add_argument("files", nargs="+", metavar="FILE")

@@ -1,0 +1,526 @@
+"""The built-in registry entries: names and parameter schemas, no implementations."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from .fields import Ref, Schema, Text, choice
+from .registry import Entry, FieldInfo, Shape
+
+_IMAGE_TYPES = frozenset({"image"})
+_SEQUENCE = frozenset({"sequence"})
+_NUMERIC = frozenset({"image", "sequence", "vector"})
+_VECTOR = frozenset({"vector"})
+_TORCH_LAYERS = ("penultimate", "logits")
+
+# --------------------------------------------------------------------------- data
+
+
+class FileSource(Schema):
+    path: Text
+    label: Text = "label"
+
+
+def _sklearn(name: str, classes: int, **fields: FieldInfo) -> Entry:
+    return Entry(
+        "source",
+        f"sklearn.{name}",
+        f"scikit-learn's {name} dataset ({classes} classes), shipped with the library",
+        fields={**fields, "target": FieldInfo((), is_label=True)},
+    )
+
+
+class Holdout(Schema):
+    test: float = Field(0.25, gt=0, lt=1)
+    stratify: bool = True
+    validation: float = Field(0.0, ge=0, lt=1)
+
+
+class KFold(Schema):
+    k: int = Field(5, ge=2)
+    stratify: bool = True
+    validation: float = Field(0.0, ge=0, lt=1)
+
+
+DATA = [
+    _sklearn("digits", 10, image=FieldInfo((8, 8)), features=FieldInfo((64,))),
+    _sklearn("iris", 3, features=FieldInfo((4,))),
+    _sklearn("wine", 3, features=FieldInfo((13,))),
+    _sklearn("breast_cancer", 2, features=FieldInfo((30,))),
+    Entry("source", "npz", "a NumPy .npz file; each array is a field", FileSource, ("path",)),
+    Entry("source", "csv", "a CSV table; columns are fields", FileSource, ("path",)),
+    Entry("source", "parquet", "a Parquet table; columns are fields", FileSource, ("path",)),
+    Entry("split", "holdout", "one stratified train/test split", Holdout, ("test",)),
+    Entry("split", "kfold", "k stratified folds; every run is repeated per fold", KFold, ("k",)),
+]
+
+# --------------------------------------------------------------------------- transforms
+
+
+class Components(Schema):
+    components: int = Field(ge=1)
+
+
+class Crop(Schema):
+    rows: list[int] | None = Field(None, min_length=2, max_length=2)
+    columns: list[int] | None = Field(None, min_length=2, max_length=2)
+
+
+class HashedNgrams(Schema):
+    features: int = Field(1024, ge=1)
+    n: int = Field(2, ge=1, le=5)
+
+
+def _flatten(shape: Shape, params: Schema) -> Shape | str:
+    size = 1
+    for dim in shape:
+        size *= dim
+    return (size,)
+
+
+def _pca(shape: Shape, params: Components) -> Shape | str:
+    if len(shape) != 1:
+        return "pca needs a vector; flatten first"
+    if params.components > shape[0]:
+        return f"pca asks for {params.components} components of a vector of {shape[0]} features"
+    return (params.components,)
+
+
+def _profile(shape: Shape, params: Schema) -> Shape | str:
+    if len(shape) != 2:
+        return "row_col_profile needs a 2-D image"
+    return (shape[0] + shape[1],)
+
+
+def _crop(shape: Shape, params: Crop) -> Shape | str:
+    if len(shape) != 2:
+        return "crop needs a 2-D image"
+    out = list(shape)
+    for axis, bounds in ((0, params.rows), (1, params.columns)):
+        if bounds is None:
+            continue
+        start, stop = bounds
+        if not 0 <= start < stop <= shape[axis]:
+            return f"crop {['rows', 'columns'][axis]} [{start}, {stop}] outside 0..{shape[axis]}"
+        out[axis] = stop - start
+    return tuple(out)
+
+
+def _featurise(shape: Shape, params: HashedNgrams) -> Shape | str:
+    return (params.features,)
+
+
+class Std(Schema):
+    std: float = Field(gt=0)
+
+
+class Probability(Schema):
+    p: float = Field(gt=0, lt=1)
+
+
+class Flip(Schema):
+    axis: choice("horizontal", "vertical") = "horizontal"
+
+
+class Padding(Schema):
+    padding: int = Field(1, ge=1)
+
+
+class Size(Schema):
+    size: int = Field(ge=1)
+
+
+TRANSFORMS = [
+    Entry("transform", "standardize", "zero mean, unit variance per feature (fitted on the training split)"),
+    Entry("transform", "minmax", "scale each feature to [0, 1] (fitted on the training split)"),
+    Entry("transform", "flatten", "flatten each example to a vector", shape_rule=_flatten),
+    Entry(
+        "transform",
+        "pca",
+        "project on the top principal components",
+        Components,
+        ("components",),
+        shape_rule=_pca,
+    ),
+    Entry("transform", "row_col_profile", "row and column means of an image", shape_rule=_profile),
+    Entry("transform", "crop", "keep a window of rows and columns of an image", Crop, shape_rule=_crop),
+    Entry(
+        "transform",
+        "hashed_ngrams",
+        "hashed character n-gram counts of text",
+        HashedNgrams,
+        shape_rule=_featurise,
+    ),
+    Entry("augment", "gaussian_noise", "add Gaussian noise while training", Std, ("std",), accepts=_NUMERIC),
+    Entry("augment", "flip", "random flips of images", Flip, ("axis",), accepts=_IMAGE_TYPES),
+    Entry(
+        "augment", "random_crop", "pad and randomly crop images", Padding, ("padding",), accepts=_IMAGE_TYPES
+    ),
+    Entry("augment", "feature_dropout", "zero random features while training", Probability, ("p",)),
+]
+
+# --------------------------------------------------------------------------- learners
+
+
+class MLP(Schema):
+    hidden: list[int] = Field([128], max_length=16)
+    dropout: float = Field(0.0, ge=0, lt=1)
+    activation: choice("relu", "gelu", "tanh") = "relu"
+
+    @model_validator(mode="after")
+    def _positive_widths(self) -> MLP:
+        if any(width < 1 for width in self.hidden):
+            raise ValueError("every hidden width must be at least 1")
+        return self
+
+
+class CNN(Schema):
+    channels: list[int] = Field([16, 32], min_length=1, max_length=8)
+    kernel: int = Field(3, ge=1, le=11)
+    dropout: float = Field(0.0, ge=0, lt=1)
+
+
+class Recurrent(Schema):
+    hidden: int = Field(64, ge=1)
+    layers: int = Field(1, ge=1, le=8)
+    bidirectional: bool = False
+
+
+class Transformer(Schema):
+    dim: int = Field(64, ge=1)
+    heads: int = Field(4, ge=1)
+    layers: int = Field(2, ge=1, le=12)
+    dropout: float = Field(0.1, ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _heads_divide_dim(self) -> Transformer:
+        if self.dim % self.heads:
+            raise ValueError(f"dim {self.dim} is not divisible by heads {self.heads}")
+        return self
+
+
+class LogisticRegression(Schema):
+    c: float = Field(1.0, gt=0)
+    max_iter: int = Field(1000, ge=1)
+
+
+class Forest(Schema):
+    trees: int = Field(100, ge=1)
+    depth: int | None = Field(None, ge=1)
+
+
+class Boosting(Schema):
+    trees: int = Field(100, ge=1)
+    depth: int = Field(3, ge=1)
+    lr: float = Field(0.1, gt=0)
+
+
+class SVM(Schema):
+    c: float = Field(1.0, gt=0)
+    kernel: choice("rbf", "linear", "poly") = "rbf"
+
+
+class KNN(Schema):
+    neighbors: int = Field(5, ge=1)
+    weights: choice("uniform", "distance") = "uniform"
+
+
+def _torch(name: str, summary: str, params: type[Schema], accepts: frozenset[str]) -> Entry:
+    return Entry(
+        "architecture", name, summary, params, accepts=accepts, backend="torch", representations=_TORCH_LAYERS
+    )
+
+
+def _sklearn_learner(name: str, summary: str, params: type[Schema], representations=()) -> Entry:
+    return Entry(
+        "architecture",
+        f"sklearn.{name}",
+        summary,
+        params,
+        accepts=_VECTOR,
+        backend="sklearn",
+        representations=representations,
+    )
+
+
+LEARNERS = [
+    _torch("mlp", "a multilayer perceptron; images and sequences are flattened", MLP, _NUMERIC),
+    _torch("cnn", "a 2-D convolutional network", CNN, _IMAGE_TYPES),
+    _torch("cnn1d", "a 1-D convolutional network over time", CNN, _SEQUENCE),
+    _torch("gru", "a GRU over time; the last state is the representation", Recurrent, _SEQUENCE),
+    _torch("lstm", "an LSTM over time; the last state is the representation", Recurrent, _SEQUENCE),
+    _torch("transformer", "a small transformer encoder with mean pooling", Transformer, _SEQUENCE),
+    _sklearn_learner(
+        "logistic_regression", "multinomial logistic regression", LogisticRegression, ("logits",)
+    ),
+    _sklearn_learner("random_forest", "a random forest", Forest),
+    _sklearn_learner("gradient_boosting", "gradient-boosted trees", Boosting),
+    _sklearn_learner("svm", "a support vector classifier", SVM, ("logits",)),
+    _sklearn_learner("knn", "k nearest neighbours", KNN),
+]
+
+# --------------------------------------------------------------------------- fusion
+
+
+class Dim(Schema):
+    dim: int = Field(64, ge=1)
+
+
+class Attention(Schema):
+    dim: int = Field(64, ge=1)
+    heads: int = Field(4, ge=1)
+
+
+class TensorFusion(Schema):
+    dim: int = Field(16, ge=1)
+
+
+class LowRank(Schema):
+    rank: int = Field(4, ge=1)
+    dim: int = Field(32, ge=1)
+
+
+FUSION = [
+    Entry("fusion", "concat", "early fusion: concatenate the encoded modalities"),
+    Entry("fusion", "sum", "sum the encoded modalities (projected to one size)", Dim),
+    Entry("fusion", "product", "element-wise product of the encoded modalities", Dim),
+    Entry("fusion", "gated", "gated multimodal unit (Arevalo et al. 2017)", Dim, ("dim",)),
+    Entry("fusion", "attention", "cross-modal attention (Tsai et al. 2019)", Attention),
+    Entry("fusion", "tensor", "tensor fusion (Zadeh et al. 2017)", TensorFusion, ("dim",)),
+    Entry("fusion", "low_rank_tensor", "low-rank multimodal fusion (Liu et al. 2018)", LowRank),
+    Entry("fusion", "film", "feature-wise linear modulation (Perez et al. 2018)", Dim),
+    Entry("fusion", "mean", "late fusion: mean of predicted probabilities", late=True),
+    Entry("fusion", "weighted", "late fusion: learned softmax-normalised weights", late=True),
+    Entry("fusion", "vote", "late fusion: majority vote of predicted labels", late=True),
+]
+
+# --------------------------------------------------------------------------- training
+
+
+class SGD(Schema):
+    lr: float = Field(0.01, gt=0)
+    momentum: float = Field(0.0, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    nesterov: bool = False
+
+
+class Adam(Schema):
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+
+
+class AdamW(Schema):
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+
+
+class Cosine(Schema):
+    warmup: int = Field(0, ge=0)
+
+
+class Step(Schema):
+    every: int = Field(10, ge=1)
+    gamma: float = Field(0.1, gt=0, le=1)
+
+
+class Patience(Schema):
+    epochs: int = Field(5, ge=1)
+    min_delta: float = Field(0.0, ge=0)
+    monitor: choice("val_loss", "val_accuracy") = "val_loss"
+
+
+TRAINING = [
+    Entry("optimizer", "sgd", "stochastic gradient descent", SGD, ("lr",)),
+    Entry("optimizer", "adam", "Adam", Adam, ("lr",)),
+    Entry("optimizer", "adamw", "Adam with decoupled weight decay", AdamW, ("lr",)),
+    Entry("schedule", "constant", "a constant learning rate"),
+    Entry("schedule", "cosine", "cosine decay to zero, after an optional linear warm-up", Cosine),
+    Entry("schedule", "step", "multiply the learning rate by gamma every few epochs", Step),
+    Entry("stopping", "patience", "stop when the validation score stops improving", Patience, ("epochs",)),
+]
+
+# --------------------------------------------------------------------------- evaluation
+
+
+CONDITIONS = [
+    Entry("condition", "gaussian_noise", "add Gaussian noise at test time", Std, ("std",), accepts=_NUMERIC),
+    Entry(
+        "condition",
+        "occlusion",
+        "blank a random square patch of each image",
+        Size,
+        ("size",),
+        accepts=_IMAGE_TYPES,
+    ),
+    Entry(
+        "condition",
+        "feature_dropout",
+        "zero random features at test time",
+        Probability,
+        ("p",),
+        accepts=_NUMERIC,
+    ),
+    Entry("condition", "drop", "remove the modality: its input is all zeros"),
+]
+
+# --------------------------------------------------------------------------- metrics
+
+
+class Average(Schema):
+    average: choice("macro", "micro", "weighted") = "macro"
+
+
+class Spread(Schema):
+    metric: Ref | None = None
+
+
+class Representation(Schema):
+    layer: choice("penultimate", "logits") = "penultimate"
+
+
+class CKA(Schema):
+    layer: choice("penultimate", "logits") = "penultimate"
+    kernel: choice("linear", "rbf", "debiased") = "linear"
+    threshold: float = Field(0.5, gt=0)
+
+
+class MutualKNN(Schema):
+    layer: choice("penultimate", "logits") = "penultimate"
+    k: int = Field(10, ge=1)
+
+
+class Systemic(Schema):
+    groups: Ref | None = None
+
+
+class McNemar(Schema):
+    a: Ref
+    b: Ref
+    exact: bool = True
+
+
+class Comparison(Schema):
+    a: Ref
+    b: Ref
+    metric: Ref | None = None
+
+
+class TTest(Comparison):
+    paired: bool = True
+
+
+class Cluster(Schema):
+    by: Ref | None = None
+    method: choice("average", "complete", "ward", "kmeans") = "average"
+    k: int | choice("auto") = "auto"
+
+
+_LEARNERS = {"a": "learner", "b": "learner", "metric": "metric"}
+
+METRICS = [
+    Entry("metric", "accuracy", "fraction of test examples classified correctly", scope="run"),
+    Entry("metric", "precision", "precision, averaged over classes", Average, ("average",), scope="run"),
+    Entry("metric", "recall", "recall, averaged over classes", Average, ("average",), scope="run"),
+    Entry("metric", "f1", "F1 score, averaged over classes", Average, ("average",), scope="run"),
+    Entry("metric", "macro_f1", "F1 score, macro-averaged over classes", scope="run"),
+    Entry("metric", "confusion", "the confusion matrix", scope="run"),
+    Entry(
+        "metric", "roc_auc", "area under the ROC curve (one-vs-rest for many classes)", Average, scope="run"
+    ),
+    Entry("metric", "log_loss", "cross-entropy of the predicted probabilities", scope="run"),
+    Entry(
+        "metric",
+        "spread",
+        "sigma = (max - min) / min of a score across runs",
+        Spread,
+        ("metric",),
+        scope="across",
+        references={"metric": "metric"},
+    ),
+    Entry(
+        "metric",
+        "agreement",
+        "fraction of examples on which two runs predict the same label",
+        scope="pairwise",
+    ),
+    Entry("metric", "cohen_kappa", "Cohen's kappa between two runs' labels", scope="pairwise"),
+    Entry("metric", "error_consistency", "kappa on correctness (Geirhos et al. 2020)", scope="pairwise"),
+    Entry(
+        "metric",
+        "agreement_when_wrong",
+        "same wrong label among examples both runs get wrong",
+        scope="pairwise",
+    ),
+    Entry(
+        "metric",
+        "cka",
+        "centred kernel alignment of representations (Kornblith et al. 2019)",
+        CKA,
+        scope="pairwise",
+        needs_representations=True,
+    ),
+    Entry(
+        "metric",
+        "procrustes",
+        "orthogonal Procrustes angular distance (Williams et al. 2021)",
+        Representation,
+        scope="pairwise",
+        needs_representations=True,
+    ),
+    Entry(
+        "metric",
+        "mutual_knn",
+        "mutual k-nearest-neighbour alignment (Huh et al. 2024)",
+        MutualKNN,
+        scope="pairwise",
+        needs_representations=True,
+    ),
+    Entry(
+        "metric",
+        "systemic_failure",
+        "examples every run fails; homogenization ratio (Bommasani et al. 2022)",
+        Systemic,
+        scope="population",
+        references={"groups": "field"},
+    ),
+    Entry(
+        "metric",
+        "mcnemar",
+        "McNemar's test between two learners",
+        McNemar,
+        ("a", "b"),
+        scope="test",
+        references=_LEARNERS,
+    ),
+    Entry(
+        "metric",
+        "ttest",
+        "t-test of a score across seeds between two learners",
+        TTest,
+        ("a", "b"),
+        scope="test",
+        references=_LEARNERS,
+    ),
+    Entry(
+        "metric",
+        "wilcoxon",
+        "Wilcoxon signed-rank test across seeds between two learners",
+        Comparison,
+        ("a", "b"),
+        scope="test",
+        references=_LEARNERS,
+    ),
+    Entry(
+        "metric",
+        "cluster",
+        "hierarchical or k-means clustering of runs by a pairwise metric",
+        Cluster,
+        ("by",),
+        scope="cluster",
+        references={"by": "metric"},
+    ),
+]
+
+
+def builtin_entries() -> list[Entry]:
+    return [*DATA, *TRANSFORMS, *LEARNERS, *FUSION, *TRAINING, *CONDITIONS, *METRICS]

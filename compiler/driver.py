@@ -1,0 +1,49 @@
+"""Compile a spec: parse, run the passes in order, lower to the execution graph."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from homog.dsl.diagnostics import Diagnostic, Severity
+from homog.dsl.parser import parse
+from homog.dsl.syntax import Document
+
+from .context import Context
+from .graph import Graph
+from .ir import ExperimentIR
+from .lower import lower
+from .passes import BUILDS, CHECKS
+from .registry import Registry, default_registry
+
+
+@dataclass
+class Compilation:
+    document: Document
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    ir: ExperimentIR | None = None
+    graph: Graph | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity is Severity.ERROR for d in self.diagnostics)
+
+
+def compile_document(document: Document, registry: Registry | None = None) -> Compilation:
+    ctx = Context(document, registry or default_registry())
+    for check in CHECKS:
+        check(ctx)
+    if not ctx.failed:
+        for build in (*BUILDS, lower):
+            build(ctx)
+    diagnostics = sorted(ctx.diagnostics, key=lambda d: d.sort_key)
+    return Compilation(document, diagnostics, ctx.ir, ctx.graph)
+
+
+def compile_text(text: str, path: str = "<spec>", registry: Registry | None = None) -> Compilation:
+    """Parse and compile; syntax errors stop before the passes, whose errors would only echo them."""
+    parsed = parse(text, path)
+    if not parsed.ok:
+        return Compilation(parsed.document, parsed.diagnostics)
+    compilation = compile_document(parsed.document, registry)
+    compilation.diagnostics = sorted(parsed.diagnostics + compilation.diagnostics, key=lambda d: d.sort_key)
+    return compilation

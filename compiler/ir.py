@@ -1,0 +1,109 @@
+"""The experiment IR: fully resolved, every default filled in, no syntax left.
+
+Lists are sorted by name, so the order of declarations in a spec changes
+nothing; `canonical_json` is the one serialisation used for display and hashing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .hashing import canonical_json
+
+
+class IR(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CallIR(IR):
+    """A registry entry with all of its parameters."""
+
+    name: str
+    params: dict[str, Any]
+
+
+class ExperimentInfo(IR):
+    name: str
+    description: str
+    seed: int
+    device: str
+    tags: list[str]
+
+
+class DatasetIR(IR):
+    name: str
+    source: CallIR
+    split: CallIR
+
+
+class ModalityIR(IR):
+    name: str
+    dataset: str
+    field: str
+    type: Literal["image", "sequence", "vector", "text"]
+    transforms: list[CallIR]
+    augment: list[CallIR]
+    shape: list[int] | None  # of one example after the transforms; None when only the data can tell
+
+
+class TrainingIR(IR):
+    epochs: int
+    batch_size: int
+    optimizer: CallIR
+    schedule: CallIR
+    early_stopping: CallIR | None
+    gradient_clip: float | None
+    mixed_precision: bool
+
+
+class LearnerIR(IR):
+    name: str
+    kind: Literal["model", "fusion"]
+    backend: Literal["torch", "sklearn", "late"]
+    inputs: list[str]  # modalities, or learners for late fusion, in the order written
+    arch: CallIR | None  # models
+    strategy: CallIR | None  # fusions
+    encoder: CallIR | None
+    head: CallIR | None
+    training: TrainingIR | None  # torch learners only
+    representations: list[str]
+
+
+class ConditionIR(IR):
+    name: str
+    shifts: dict[str, CallIR]  # modality -> the shift applied at test time
+
+
+class MetricIR(IR):
+    label: str  # as written, e.g. "spread(accuracy)"
+    name: str
+    scope: str
+    params: dict[str, Any]
+    learners: list[str]  # the learners that take part
+
+
+class PointIR(IR):
+    seed: int
+    width: float
+    data_fraction: float
+
+
+class ReportIR(IR):
+    path: str
+    title: str
+
+
+class ExperimentIR(IR):
+    experiment: ExperimentInfo
+    datasets: list[DatasetIR]
+    modalities: list[ModalityIR]
+    learners: list[LearnerIR]
+    conditions: list[ConditionIR]  # "clean" first, then by name
+    metrics: list[MetricIR]
+    sweep: list[PointIR]
+    report: ReportIR
+
+    def canonical_json(self) -> str:
+        return canonical_json(self.model_dump(mode="json"))

@@ -1,0 +1,191 @@
+"""Pass 6: expand the sweep into points — a cross product, with zip(...) for paired axes.
+
+    sweep {
+      seed  = 0..4                                             # one axis
+      scale = zip(width = [1, 2, 4], data_fraction = [0.25, 0.5, 1])   # paired axes
+    }
+
+gives 5 x 3 = 15 points. Without a sweep, every learner runs once, with the
+experiment's seed, full width and all the training data.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from homog.dsl.diagnostics import suggestion_hint
+from homog.dsl.syntax import Attribute, Call, ListValue, Range, Span
+
+from .. import codes
+from ..context import Context
+
+AXES = ("seed", "width", "data_fraction")
+RUN_SCOPES_NEEDING_TWO = ("across", "pairwise", "population", "cluster")
+
+
+def expand_sweeps(ctx: Context) -> None:
+    experiment = ctx.one("experiment")
+    base_seed = experiment.data.seed if experiment and experiment.data else 0
+    defaults = {"seed": base_seed, "width": 1.0, "data_fraction": 1.0}
+    groups: list[list[dict[str, Any]]] = []
+    sweep = ctx.one("sweep")
+    if sweep is not None:
+        for member in sweep.block.members:
+            if isinstance(member, Attribute):
+                group = _group(ctx, member)
+                if group is not None:
+                    groups.append(group)
+    points = []
+    for combination in itertools.product(*groups):
+        point = dict(defaults)
+        for part in combination:
+            point.update(part)
+        points.append(point)
+    ctx.sweep_points = points
+    _metrics_need_two_runs(ctx)
+
+
+def _group(ctx: Context, member: Attribute) -> list[dict[str, Any]] | None:
+    key = member.key
+    value = member.value
+    if isinstance(value, Call) and value.callee.dotted == "zip" and key.text not in AXES:
+        return _zip(ctx, member)
+    if key.text not in AXES:
+        ctx.report(
+            codes.UNKNOWN_SWEEP_AXIS,
+            f"there is no sweep axis '{key.text}'",
+            key.span,
+            hint=suggestion_hint(key.text, AXES, "axes")
+            + "; pair axes with a named group: scale = zip(width = [...], data_fraction = [...])",
+        )
+        return None
+    values = _axis_values(ctx, key.text, value)
+    return None if values is None else [{key.text: v} for v in values]
+
+
+def _zip(ctx: Context, member: Attribute) -> list[dict[str, Any]] | None:
+    call = member.value
+    columns: dict[str, list[Any]] = {}
+    spans: dict[str, Span] = {}
+    for arg in call.args:
+        if arg.name is None or arg.name.text not in AXES:
+            name = arg.name.text if arg.name else None
+            ctx.report(
+                codes.UNKNOWN_SWEEP_AXIS,
+                f"there is no sweep axis '{name}'" if name else "zip(...) pairs named axes",
+                arg.name.span if arg.name else arg.span,
+                hint=suggestion_hint(name, AXES, "axes")
+                if name
+                else "write zip(width = [...], seed = [...])",
+            )
+            return None
+        values = _axis_values(ctx, arg.name.text, arg.value)
+        if values is None:
+            return None
+        columns[arg.name.text] = values
+        spans[arg.name.text] = arg.value.span
+    if not columns:
+        ctx.report(codes.EMPTY_SWEEP, "zip() pairs no axes", call.span, hint="write zip(width = [...], ...)")
+        return None
+    lengths = {name: len(values) for name, values in columns.items()}
+    if len(set(lengths.values())) > 1:
+        first, *rest = lengths
+        odd = next(name for name in rest if lengths[name] != lengths[first])
+        ctx.report(
+            codes.ZIP_LENGTH_MISMATCH,
+            f"zip pairs '{first}' ({lengths[first]} values) with '{odd}' ({lengths[odd]} values)",
+            spans[odd],
+            hint="paired axes need the same number of values",
+        )
+        return None
+    return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+def _axis_values(ctx: Context, axis: str, value) -> list[Any] | None:
+    if isinstance(value, Range):
+        values = list(range(value.start, value.stop + 1))
+        items = None
+    elif isinstance(value, ListValue):
+        items = list(value.items)
+        values = [getattr(item, "value", None) for item in items]
+    elif hasattr(value, "value") and not isinstance(value.value, (str, bool)):
+        items = [value]
+        values = [value.value]
+    else:
+        ctx.report(
+            codes.WRONG_TYPE,
+            f"sweep axis '{axis}' expects a range such as 0..4 or a list",
+            value.span,
+            hint=f"write {axis} = [...]",
+        )
+        return None
+    if not values:
+        ctx.report(
+            codes.EMPTY_SWEEP,
+            f"sweep axis '{axis}' has no values",
+            value.span,
+            hint="a range counts up: write 0..4, not 4..0"
+            if isinstance(value, Range)
+            else "list at least one value",
+        )
+        return None
+    for index, item_value in enumerate(values):
+        problem = _check_value(axis, item_value)
+        if problem is not None:
+            code, message, hint = problem
+            span = items[index].span if items else value.span
+            ctx.report(code, message, span, hint=hint)
+            return None
+    if len(values) == 1:
+        ctx.report(
+            codes.SINGLE_VALUE_SWEEP,
+            f"sweep axis '{axis}' has one value: it sweeps nothing",
+            value.span,
+            hint="add values, or set it once elsewhere",
+        )
+    if axis == "seed":
+        return values
+    return [float(v) for v in values]
+
+
+def _check_value(axis: str, value: Any):
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if axis == "seed":
+        if not isinstance(value, int) or isinstance(value, bool):
+            return codes.WRONG_TYPE, f"a seed must be an integer, not {value!r}", "write whole numbers"
+        if value < 0:
+            return codes.OUT_OF_RANGE, f"a seed must be at least 0, not {value}", "use seeds 0 and above"
+        return None
+    if not numeric:
+        return codes.WRONG_TYPE, f"'{axis}' values must be numbers, not {value!r}", "write numbers"
+    if axis == "width" and value <= 0:
+        return (
+            codes.OUT_OF_RANGE,
+            f"a width must be greater than 0, not {value:g}",
+            "widths multiply hidden sizes",
+        )
+    if axis == "data_fraction" and not 0 < value <= 1:
+        return (
+            codes.OUT_OF_RANGE,
+            f"a data fraction must be in (0, 1], not {value:g}",
+            "use fractions such as 0.5",
+        )
+    return None
+
+
+def _metrics_need_two_runs(ctx: Context) -> None:
+    learners = [d for d in ctx.blocks if d.kind in ("model", "fusion")]
+    runs = len(learners) * len(ctx.sweep_points)
+    if ctx.failed or runs >= 2:
+        return
+    for metrics in ctx.of_kind("metrics"):
+        for invocation in metrics.entries:
+            call = ctx.call(invocation)
+            if call is not None and call.entry.scope in RUN_SCOPES_NEEDING_TWO:
+                ctx.report(
+                    codes.METRIC_NEEDS_TWO_RUNS,
+                    f"'{call.entry.name}' compares runs, and this spec has one run",
+                    invocation.span,
+                    hint="sweep seeds (seed = 0..4) or declare more learners",
+                )
