@@ -24,7 +24,6 @@ from homog.dsl.parser import parse
 from homog.dsl.source import read_spec
 
 EXIT_OK, EXIT_SPEC, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
-ISSUES_URL = "https://github.com/homogc/homogc/issues"
 
 
 @dataclass
@@ -190,8 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     codes.INTERNAL,
                     f"internal error: {type(error).__name__}: {error}",
                     None,
-                    hint=f"this is a bug in homogc, not in your spec; please file it at {ISSUES_URL} "
-                    "with the spec and the output of the same command run with --debug",
+                    hint="this is a bug in homogc, not in your spec; please report it on homogc's issue "
+                    "tracker with the spec and the output of the same command run with --debug",
                 )
             ]
         )

@@ -31,9 +31,14 @@ def resolve(ctx: Context) -> None:
                     _metric_references(ctx, call)
 
 
+def either(words: tuple[str, ...] | list[str]) -> str:
+    """("a", "b", "c") -> "a, b or c"."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
 def _lookup(ctx: Context, symbol: Symbol, kinds: tuple[str, ...]) -> Declared | None:
     """Resolve a one-part name to a declaration of one of `kinds`."""
-    wanted = " or ".join(kinds)
+    wanted = either(kinds)
     target = ctx.names.get(symbol.name)
     if target is None:
         candidates = [name for name, d in ctx.names.items() if d.kind in kinds]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from homog.dsl.diagnostics import suggestion_hint
+from homog.dsl.diagnostics import did_you_mean
 from homog.dsl.syntax import Attribute, Call, ListValue, Range, Span
 
 from .. import codes
@@ -56,12 +56,20 @@ def _group(ctx: Context, member: Attribute) -> list[dict[str, Any]] | None:
             codes.UNKNOWN_SWEEP_AXIS,
             f"there is no sweep axis '{key.text}'",
             key.span,
-            hint=suggestion_hint(key.text, AXES, "axes")
-            + "; pair axes with a named group: scale = zip(width = [...], data_fraction = [...])",
+            hint=_axis_hint(key.text),
         )
         return None
     values = _axis_values(ctx, key.text, value)
     return None if values is None else [{key.text: v} for v in values]
+
+
+def _axis_hint(name: str) -> str:
+    close = did_you_mean(name, AXES)
+    if close is not None:
+        return f"did you mean '{close}'?"
+    return (
+        "the axes are seed, width and data_fraction; pair axes as in scale = zip(width = [...], seed = [...])"
+    )
 
 
 def _zip(ctx: Context, member: Attribute) -> list[dict[str, Any]] | None:
@@ -75,12 +83,10 @@ def _zip(ctx: Context, member: Attribute) -> list[dict[str, Any]] | None:
                 codes.UNKNOWN_SWEEP_AXIS,
                 f"there is no sweep axis '{name}'" if name else "zip(...) pairs named axes",
                 arg.name.span if arg.name else arg.span,
-                hint=suggestion_hint(name, AXES, "axes")
-                if name
-                else "write zip(width = [...], seed = [...])",
+                hint=_axis_hint(name) if name else "write zip(width = [...], seed = [...])",
             )
             return None
-        values = _axis_values(ctx, arg.name.text, arg.value)
+        values = _axis_values(ctx, arg.name.text, arg.value, warn_single=False)
         if values is None:
             return None
         columns[arg.name.text] = values
@@ -94,7 +100,7 @@ def _zip(ctx: Context, member: Attribute) -> list[dict[str, Any]] | None:
         odd = next(name for name in rest if lengths[name] != lengths[first])
         ctx.report(
             codes.ZIP_LENGTH_MISMATCH,
-            f"zip pairs '{first}' ({lengths[first]} values) with '{odd}' ({lengths[odd]} values)",
+            f"zip pairs '{first}' ({_values(lengths[first])}) with '{odd}' ({_values(lengths[odd])})",
             spans[odd],
             hint="paired axes need the same number of values",
         )
@@ -102,7 +108,11 @@ def _zip(ctx: Context, member: Attribute) -> list[dict[str, Any]] | None:
     return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
-def _axis_values(ctx: Context, axis: str, value) -> list[Any] | None:
+def _values(count: int) -> str:
+    return f"{count} value" + ("" if count == 1 else "s")
+
+
+def _axis_values(ctx: Context, axis: str, value, warn_single: bool = True) -> list[Any] | None:
     if isinstance(value, Range):
         values = list(range(value.start, value.stop + 1))
         items = None
@@ -137,7 +147,7 @@ def _axis_values(ctx: Context, axis: str, value) -> list[Any] | None:
             span = items[index].span if items else value.span
             ctx.report(code, message, span, hint=hint)
             return None
-    if len(values) == 1:
+    if len(values) == 1 and warn_single:
         ctx.report(
             codes.SINGLE_VALUE_SWEEP,
             f"sweep axis '{axis}' has one value: it sweeps nothing",

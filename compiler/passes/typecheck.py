@@ -30,7 +30,8 @@ def typecheck(ctx: Context) -> None:
     _late_fusion_cycles(ctx)
     _conditions(ctx)
     _representations(ctx)
-    _unused(ctx)
+    if not ctx.failed:  # an unresolved reference would make its target look unused
+        _unused(ctx)
 
 
 def _modality_of(ctx: Context, symbol: Symbol) -> Declared | None:
@@ -157,14 +158,13 @@ def _fusion_inputs(ctx: Context, fusion: Declared) -> None:
         return
     fuses_learners = kinds == {"learner"}
     if strategy.entry.late != fuses_learners:
-        wanted = "late" if fuses_learners else "intermediate"
         options = [e.name for e in ctx.registry.entries("fusion") if e.late == fuses_learners]
         ctx.report(
             codes.STRATEGY_MISMATCH,
             f"'{strategy.entry.name}' fuses {'learners' if strategy.entry.late else 'modalities'}, "
             f"but the inputs of '{fusion.name}' are {'learners' if fuses_learners else 'modalities'}",
             data.strategy.name_span,
-            hint=f"use a {wanted} strategy: " + ", ".join(options),
+            hint=f"use {'a late' if fuses_learners else 'an intermediate'} strategy: " + ", ".join(options),
         )
         return
     if fuses_learners:
