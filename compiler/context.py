@@ -61,6 +61,7 @@ class Context:
     sweep_points: list[dict[str, Any]] = field(default_factory=list)
     ir: Any = None
     graph: Any = None
+    _by_kind: dict[str, list[Declared]] = field(default_factory=dict)
 
     def report(
         self,
@@ -77,8 +78,12 @@ class Context:
     def failed(self) -> bool:
         return any(d.severity is Severity.ERROR for d in self.diagnostics)
 
+    def declare(self, declared: Declared) -> None:
+        self.blocks.append(declared)
+        self._by_kind.setdefault(declared.kind, []).append(declared)
+
     def of_kind(self, kind: str) -> list[Declared]:
-        return [b for b in self.blocks if b.kind == kind]
+        return list(self._by_kind.get(kind, ()))
 
     def one(self, kind: str) -> Declared | None:
         found = self.of_kind(kind)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from homog.dsl.diagnostics import Diagnostic, Severity
+from homog.dsl.gc_pause import gc_paused
 from homog.dsl.parser import parse
 from homog.dsl.syntax import Document
 
@@ -29,7 +30,12 @@ class Compilation:
 
 
 def compile_document(document: Document, registry: Registry | None = None) -> Compilation:
-    ctx = Context(document, registry or default_registry())
+    with gc_paused():
+        return _compile(document, registry or default_registry())
+
+
+def _compile(document: Document, registry: Registry) -> Compilation:
+    ctx = Context(document, registry)
     for check in CHECKS:
         check(ctx)
     if not ctx.failed:

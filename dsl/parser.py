@@ -20,6 +20,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 from . import codes
 from .builder import Builder, token_span
 from .diagnostics import Diagnostic, Related, Severity
+from .gc_pause import gc_paused
 from .structure import check_structure
 from .syntax import Comment, Document, Member, Span
 
@@ -76,6 +77,11 @@ class _Stop(Exception):
 
 def parse(text: str, path: str = "<spec>") -> ParseResult:
     """Parse a spec; never raises for a mistake in the text."""
+    with gc_paused():
+        return _parse(text, path)
+
+
+def _parse(text: str, path: str) -> ParseResult:
     lines = text.splitlines(keepends=True)
     members: list[Member] = []
     comments: list[Comment] = []

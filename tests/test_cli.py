@@ -116,7 +116,7 @@ def test_internal_error_is_reported_as_a_bug_without_traceback(monkeypatch):
     def explode(text, path):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli, "parse", explode)
+    monkeypatch.setattr(cli, "compile_text", explode)
     result = run_cli("check", QUICKSTART)
     assert result.status == 3
     assert "error[E009]: internal error: RuntimeError: boom" in result.stderr

@@ -20,7 +20,7 @@ from .conftest import run_cli
 
 ROOT = Path(__file__).parent.parent
 REFERENCE = (ROOT / "dsl" / "REFERENCE.md").read_text()
-SECTION = re.compile(r"^#### (E\d{3}) ([a-z0-9-]+)\n(.*?)(?=^#|\Z)", re.M | re.S)
+SECTION = re.compile(r"^#### ([EW]\d{3}) ([a-z0-9-]+)\n(.*?)(?=^#|\Z)", re.M | re.S)
 EXAMPLE = re.compile(r"```homog\n(.*?)```", re.S)
 
 documented = {code: (name, body) for code, name, body in SECTION.findall(REFERENCE)}
@@ -36,7 +36,7 @@ def test_codes_and_names_are_well_formed_and_unique():
     names = [code.name for code in CODES.values()]
     assert len(names) == len(set(names))
     for code_id, code in CODES.items():
-        assert re.fullmatch(r"E\d{3}", code_id)
+        assert re.fullmatch(r"[EW]\d{3}", code_id)
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", code.name)
 
 
@@ -51,7 +51,7 @@ EXAMPLES = [
 def test_each_documented_example_triggers_its_code(tmp_path, code, spec):
     path = tmp_path / "example.homog"
     path.write_text(spec)
-    result = run_cli("--format", "json", "check", str(path))
+    result = run_cli("--format", "json", "check", "--strict", str(path))
     assert result.status == 1
     assert f'"code": "{code}"' in result.stdout
 

@@ -27,7 +27,7 @@ def declare(ctx: Context) -> None:
                 related=(Related(first.block.kind.span, "the first is here"),),
             )
             continue
-        ctx.blocks.append(declared)
+        ctx.declare(declared)
         if declared.kind in DECLARING and declared.name is not None:
             _add_name(ctx, ctx.names, declared)
     if "experiment" not in first_of_kind:

@@ -8,6 +8,7 @@ attributes of `condition` blocks.
 from __future__ import annotations
 
 import typing
+from functools import cache
 from typing import Any
 
 from homog.dsl.diagnostics import suggestion_hint
@@ -40,15 +41,19 @@ def _walk(blocks: list[Declared]):
 
 
 def _marked_invocations(data: Schema):
-    hints = typing.get_type_hints(type(data), include_extras=True)
-    for name in type(data).model_fields:
-        kind = _registry_kind(hints[name])
-        if kind is None:
-            continue
+    for name, kind in _registry_fields(type(data)):
         value = getattr(data, name)
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, Invocation):
                 yield item, kind
+
+
+@cache
+def _registry_fields(schema: type[Schema]) -> list[tuple[str, str]]:
+    """The fields of a schema that name registry entries, with the kind they name."""
+    hints = typing.get_type_hints(schema, include_extras=True)
+    fields = [(name, _registry_kind(hints[name])) for name in schema.model_fields]
+    return [(name, kind) for name, kind in fields if kind is not None]
 
 
 def _registry_kind(annotation: Any) -> str | None:

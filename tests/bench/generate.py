@@ -14,7 +14,7 @@ dataset digits {
 
 modality pixels {
   from      = digits.image
-  type      = image
+  type      = vector
   transform = [flatten, standardize]
 }
 
