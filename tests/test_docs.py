@@ -7,6 +7,7 @@ README's test command is the one CI runs.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -62,3 +63,17 @@ def test_readme_test_command_is_what_ci_runs():
     command = re.search(r"^pip install -e '\.\[test\]' && (.+)$", readme, re.M)
     assert command, "the README's quickstart names the test command"
     assert command.group(1) in ci
+
+
+def test_vocabulary_section_is_written_from_the_registry():
+    from homog.compiler.docs import vocabulary_markdown
+
+    path = ROOT / "dsl" / "REFERENCE.md"
+    text = path.read_text()
+    start = text.index("-->", text.index("<!-- vocabulary:start")) + len("-->\n")
+    end = text.index("<!-- vocabulary:end -->")
+    expected = "\n" + vocabulary_markdown()
+    if os.environ.get("HOMOG_UPDATE_GOLDEN"):
+        path.write_text(text[:start] + expected + text[end:])
+        return
+    assert text[start:end] == expected, "run: HOMOG_UPDATE_GOLDEN=1 python -m pytest tests/test_docs.py"
