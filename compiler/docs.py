@@ -74,7 +74,8 @@ def _notes(entry: Entry) -> str:
     notes = [entry.summary]
     if entry.kind == "source" and entry.fields:
         fields = ", ".join(
-            f"`{name}` (label)" if info.is_label else f"`{name}` {info.shape}" for name, info in entry.fields.items()
+            f"`{name}` (label)" if info.is_label else f"`{name}` {info.shape}"
+            for name, info in entry.fields.items()
         )
         notes.append(f"fields: {fields}")
     if entry.kind in ("architecture", "condition", "augment") or (entry.kind == "fusion" and not entry.late):
