@@ -58,6 +58,7 @@ METRIC_NEEDS_TWO_RUNS = define(
 UNKNOWN_SWEEP_AXIS = define("E250", "unknown-sweep-axis", "A sweep over an axis that does not exist.")
 EMPTY_SWEEP = define("E251", "empty-sweep", "A sweep axis with no values.")
 ZIP_LENGTH_MISMATCH = define("E252", "zip-length-mismatch", "Paired sweep axes of different lengths.")
+MIXED_FOLDS = define("E253", "mixed-folds", "Datasets split into different numbers of folds.")
 
 # Lowering.
 NOT_HASHABLE = define(

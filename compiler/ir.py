@@ -88,6 +88,7 @@ class PointIR(IR):
     seed: int
     width: float
     data_fraction: float
+    fold: int = 0  # which fold of a k-fold split; 0 for a holdout
 
 
 class ReportIR(IR):

@@ -35,7 +35,8 @@ def lower(ctx: Context) -> None:
         )
 
 
-def lower_ir(ir: ExperimentIR, origins: dict[str, str] | None = None) -> Graph:
+def lower_ir(ir: ExperimentIR, origins: dict[str, str] | None = None, smoke_rows: int | None = None) -> Graph:
+    """`smoke_rows` caps each dataset's examples: the reduced mode of `homogc run --smoke`."""
     origins = origins or {}
     graph = Graph()
     device = ir.experiment.device
@@ -43,7 +44,8 @@ def lower_ir(ir: ExperimentIR, origins: dict[str, str] | None = None) -> Graph:
         d.name: graph.add(
             "load",
             d.name,
-            {"source": d.source.model_dump(), "split": d.split.model_dump(), "seed": ir.experiment.seed},
+            {"source": d.source.model_dump(), "split": d.split.model_dump(), "seed": ir.experiment.seed}
+            | ({"smoke_rows": smoke_rows} if smoke_rows else {}),
             [],
             CPU,
             origins.get(d.name),
@@ -67,13 +69,18 @@ def lower_ir(ir: ExperimentIR, origins: dict[str, str] | None = None) -> Graph:
     ]
     predictions: dict[tuple[str, int, str], str] = {}
     fits: list[str] = []
+    fits_of: dict[tuple[str, int], str] = {}
     for learner in _in_dependency_order(ir.learners):
         origin = origins.get(learner.name)
+        # Widths scale networks only: a forest's name should not claim a width.
+        shown = varying if learner.backend != "sklearn" else [a for a in varying if a != "width"]
         for index, point in enumerate(ir.sweep):
-            label = _point_label(point, varying)
+            label = _point_label(point, shown)
             if learner.backend == "late":
                 for condition in ir.conditions:
                     deps = [predictions[(name, index, condition.name)] for name in learner.inputs]
+                    if learner.strategy.name == "weighted":  # weights are learned from the inputs' fits
+                        deps += [fits_of[(name, index)] for name in learner.inputs]
                     predictions[(learner.name, index, condition.name)] = graph.add(
                         "late_fuse",
                         f"{learner.name} {label} {condition.name}".strip(),
@@ -101,6 +108,7 @@ def lower_ir(ir: ExperimentIR, origins: dict[str, str] | None = None) -> Graph:
                 origin,
             )
             fits.append(fit)
+            fits_of[(learner.name, index)] = fit
             for condition in ir.conditions:
                 shifts = {m: s.model_dump() for m, s in condition.shifts.items() if m in learner.inputs}
                 applied = condition.name if shifts else "clean"
@@ -156,7 +164,7 @@ def _fit_params(learner: LearnerIR, point: PointIR, modalities) -> dict[str, Any
 
 
 def _point_label(point: PointIR, varying: list[str]) -> str:
-    names = {"seed": "seed", "width": "width", "data_fraction": "data"}
+    names = {"seed": "seed", "width": "width", "data_fraction": "data", "fold": "fold"}
     return " ".join(f"{names[axis]}={getattr(point, axis):g}" for axis in varying)
 
 

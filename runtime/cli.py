@@ -80,6 +80,74 @@ def cmd_check(args: argparse.Namespace, reporter: Reporter) -> int:
     return status
 
 
+def _origin(compilation: Compilation, key: str) -> str | None:
+    """Where the experiment block sets `key`, as 'file:line:column'."""
+    for block in compilation.document.blocks:
+        if block.kind.text == "experiment":
+            for member in block.members:
+                if getattr(getattr(member, "key", None), "text", None) == key:
+                    return str(member.value.span)
+    return None
+
+
+def cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
+    from pathlib import Path
+
+    from .errors import RunError
+    from .run import RunOptions, run_spec
+
+    compilation, status = _compile(args.file, reporter)
+    if status != EXIT_OK or compilation is None or compilation.ir is None:
+        return status or EXIT_SPEC
+    options = RunOptions(
+        device=args.device,
+        jobs=args.jobs,
+        smoke=args.smoke,
+        explain=args.explain,
+        quiet=args.quiet,
+        cache=Path(args.cache),
+        runs=Path(args.runs),
+    )
+    origins = {name: str(d) for name, d in _declaration_spans(compilation).items()}
+    try:
+        result = run_spec(
+            Path(args.file), reporter.sources[args.file], compilation.ir, origins, _origin(compilation, "device"),
+            options,
+        )  # fmt: skip
+    except RunError as error:
+        reporter.report([error.diagnostic()])
+        return EXIT_SPEC
+    except KeyboardInterrupt:
+        print("interrupted: what finished is cached; run again to go on", file=sys.stderr)
+        return 130
+    if not args.quiet:
+        print(f"run directory: {result.directory}", file=sys.stderr)
+    print(result.directory)
+    return EXIT_OK
+
+
+def _declaration_spans(compilation: Compilation) -> dict:
+    spans = {}
+    for block in compilation.document.blocks:
+        if block.label is not None and block.kind.text in ("dataset", "modality", "model", "fusion"):
+            spans[getattr(block.label, "text", None)] = block.label.span
+    return spans
+
+
+def cmd_clean(args: argparse.Namespace, reporter: Reporter) -> int:
+    import shutil
+    from pathlib import Path
+
+    root = Path(args.cache)
+    if not root.exists():
+        print(f"nothing to clean: no cache at {root}", file=sys.stderr)
+        return EXIT_OK
+    entries = sum(1 for _ in (root / "objects").glob("*/*")) if (root / "objects").exists() else 0
+    shutil.rmtree(root)
+    print(f"removed {entries} cached node(s) from {root}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_graph(args: argparse.Namespace, reporter: Reporter) -> int:
     compilation, status = _compile(args.file, reporter)
     if status != EXIT_OK or compilation is None or compilation.graph is None:
@@ -163,6 +231,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="the experiment IR: every default filled in, every reference resolved (JSON)",
     )
     show.set_defaults(handler=cmd_show)
+
+    run = commands.add_parser("run", help="run a spec: train, predict, measure; a re-run reads the cache")
+    run.add_argument("file", metavar="FILE")
+    run.add_argument("--device", help="override the spec's device: auto, cpu, cuda, cuda:N, mps")
+    run.add_argument(
+        "--jobs", type=int, default=1, help="tasks run at once (1: one at a time, for debugging)"
+    )
+    run.add_argument(
+        "--smoke", action="store_true", help="a reduced run: few epochs, small forests, 300 examples"
+    )
+    run.add_argument(
+        "--explain", action="store_true", help="say for each node whether it is cached, and if not why"
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress output")
+    run.add_argument("--cache", default=".homog", help="the cache folder (default .homog)")
+    run.add_argument("--runs", default="runs", help="where run directories are written (default runs)")
+    run.set_defaults(handler=cmd_run)
+
+    clean = commands.add_parser("clean", help="empty the cache")
+    clean.add_argument("--cache", default=".homog", help="the cache folder (default .homog)")
+    clean.set_defaults(handler=cmd_clean)
 
     fmt = commands.add_parser("fmt", help="rewrite specs in the canonical layout")
     fmt.add_argument("files", nargs="+", metavar="FILE")

@@ -69,7 +69,7 @@ def test_defaults_are_filled_in():
     assert ir.report.path == "reports/t.html" and ir.report.title == "t"
     assert [c.name for c in ir.conditions] == ["clean"]
     # Without a sweep, each learner runs once with the experiment's seed.
-    assert [p.model_dump() for p in ir.sweep] == [{"seed": 7, "width": 1.0, "data_fraction": 1.0}]
+    assert [p.model_dump() for p in ir.sweep] == [{"seed": 7, "width": 1.0, "data_fraction": 1.0, "fold": 0}]
 
 
 def test_a_learner_train_block_overrides_the_shared_one_key_by_key():
@@ -89,10 +89,16 @@ def test_sweep_is_a_cross_product_with_zip_for_paired_axes():
     ]  # fmt: skip
 
 
+def test_kfold_repeats_every_run_per_fold():
+    spec = BASE.replace("  source = sklearn.digits\n", "  source = sklearn.digits\n  split  = kfold(k = 3)\n")
+    points = _ir(base=spec).ir.sweep
+    assert [(p.seed, p.fold) for p in points] == [(7, 0), (7, 1), (7, 2)]
+
+
 def test_width_changes_networks_but_not_forests():
     graph = _ir("\nsweep {\n  width = [1, 2, 4]\n}\n").graph
     fits = [node.name for node in graph.of_op("fit")]
-    assert sorted(fits) == ["forest width=1", "mlp width=1", "mlp width=2", "mlp width=4"]
+    assert sorted(fits) == ["forest", "mlp width=1", "mlp width=2", "mlp width=4"]
 
 
 def test_late_fusion_follows_the_learners_it_combines():

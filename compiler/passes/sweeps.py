@@ -42,8 +42,29 @@ def expand_sweeps(ctx: Context) -> None:
         for part in combination:
             point.update(part)
         points.append(point)
-    ctx.sweep_points = points
+    folds = _folds(ctx)
+    ctx.sweep_points = [{**point, "fold": fold} for point in points for fold in range(folds)]
     _metrics_need_two_runs(ctx)
+
+
+def _folds(ctx: Context) -> int:
+    """Every run is repeated per fold of a k-fold split."""
+    counts = {}
+    for dataset in ctx.of_kind("dataset"):
+        call = ctx.call(dataset.data.split) if dataset.data else None
+        if call is not None and call.entry.name == "kfold":
+            counts[dataset.name] = (call.params.k, dataset.data.split.span)
+    if len({k for k, _ in counts.values()}) > 1:
+        (first, (k1, _)), *rest = counts.items()
+        other, (k2, span) = next((name, v) for name, v in rest if v[0] != k1)
+        ctx.report(
+            codes.MIXED_FOLDS,
+            f"'{first}' is split into {k1} folds and '{other}' into {k2}",
+            span,
+            hint="use the same k for every dataset of one experiment",
+        )
+        return 1
+    return next(iter(counts.values()))[0] if counts else 1
 
 
 def _group(ctx: Context, member: Attribute) -> list[dict[str, Any]] | None:

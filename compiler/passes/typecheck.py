@@ -168,6 +168,15 @@ def _fusion_inputs(ctx: Context, fusion: Declared) -> None:
         )
         return
     if fuses_learners:
+        late_inputs = [t for t in targets if t.kind == "fusion" and _is_late(ctx, t)]
+        if strategy.entry.name == "weighted" and late_inputs:
+            ctx.report(
+                codes.STRATEGY_MISMATCH,
+                f"'weighted' learns its weights from its inputs' fits; the late fusion "
+                f"'{late_inputs[0].name}' has none",
+                data.strategy.name_span,
+                hint="fuse the learners under the late fusion directly, or use mean or vote",
+            )
         for key in ("encoder", "head"):
             if getattr(data, key) is not None:
                 ctx.report(
@@ -188,6 +197,11 @@ def _fusion_inputs(ctx: Context, fusion: Declared) -> None:
             data.head.name_span,
             hint="use mlp(hidden = [...]) as the head",
         )
+
+
+def _is_late(ctx: Context, fusion: Declared) -> bool:
+    strategy = ctx.call(fusion.data.strategy) if fusion.data else None
+    return strategy is not None and strategy.entry.late
 
 
 def _late_fusion_cycles(ctx: Context) -> None:

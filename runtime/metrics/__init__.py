@@ -1,0 +1,35 @@
+"""homog.runtime.metrics: the metrics of a homogenization study, on numpy arrays.
+
+Usable from a notebook without a spec::
+
+    from homog.runtime import metrics
+    metrics.linear_cka(x, y)
+    metrics.error_consistency(predictions, truth).matrix
+    metrics.homogenization(failures).homogenization
+"""
+
+from .agreement import PairwiseResult, agreement, agreement_when_wrong, cohen_kappa, error_consistency
+from .cluster import hierarchical, kmeans
+from .population import Homogenization, group_homogenization, homogenization, poisson_binomial
+from .similarity import (
+    debiased_linear_cka,
+    linear_cka,
+    linear_cka_matrix,
+    mutual_knn,
+    mutual_knn_matrix,
+    pairwise,
+    procrustes_angle,
+    rbf_cka,
+    rbf_cka_matrix,
+)
+from .stats import McNemar, chi_square, holm, mcnemar, mcnemar_counts, ttest, wilcoxon
+from .summary import bootstrap_interval, describe, spread
+from .task import score
+
+__all__ = [
+    "Homogenization", "McNemar", "PairwiseResult", "agreement", "agreement_when_wrong", "bootstrap_interval",
+    "chi_square", "cohen_kappa", "debiased_linear_cka", "describe", "error_consistency", "group_homogenization",
+    "hierarchical", "holm", "homogenization", "kmeans", "linear_cka", "linear_cka_matrix", "mcnemar",
+    "mcnemar_counts", "mutual_knn", "mutual_knn_matrix", "pairwise", "poisson_binomial", "procrustes_angle",
+    "rbf_cka", "rbf_cka_matrix", "score", "spread", "ttest", "wilcoxon",
+]  # fmt: skip

@@ -1,0 +1,153 @@
+"""Representational similarity of runs: CKA (linear, RBF, debiased), Procrustes, mutual k-NN.
+
+Each function takes representations `X (n, p1)` and `Y (n, p2)` of the same n
+examples in the same order; `*_matrix` functions take a list of m such
+arrays and return all m x m values, preparing each run once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _centre(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return x - x.mean(axis=0, keepdims=True)
+
+
+def _check_not_constant(x: np.ndarray, what: str) -> None:
+    if not np.any(x):
+        raise ValueError(f"{what}: a constant representation has no variance to compare")
+
+
+def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
+    """Kornblith et al. (2019), feature-space form: ||Y^T X||_F^2 / (||X^T X||_F ||Y^T Y||_F), O(n p^2)."""
+    x, y = _centre(x), _centre(y)
+    _check_not_constant(x, "linear CKA")
+    _check_not_constant(y, "linear CKA")
+    cross = np.linalg.norm(y.T @ x) ** 2
+    return float(cross / (np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y)))
+
+
+def linear_cka_matrix(representations: list[np.ndarray]) -> np.ndarray:
+    """All-pairs linear CKA: centre every run once, then one matrix product over all their features.
+
+    With Z = [X_1, ..., X_m] (n x sum p), the block (i, j) of Z^T Z is X_i^T X_j, so
+    every numerator and normaliser of CKA is a Frobenius norm of one block.
+    """
+    centred = [_centre(x) for x in representations]
+    for x in centred:
+        _check_not_constant(x, "linear CKA")
+    bounds = np.cumsum([0] + [x.shape[1] for x in centred])
+    z = np.concatenate(centred, axis=1)
+    gram = z.T @ z
+    m = len(centred)
+    squared = np.empty((m, m))
+    for i in range(m):
+        for j in range(i, m):
+            block = gram[bounds[i] : bounds[i + 1], bounds[j] : bounds[j + 1]]
+            squared[i, j] = squared[j, i] = np.sum(block * block)
+    norms = np.sqrt(np.diag(squared))
+    return squared / np.outer(norms, norms)
+
+
+def _debiased(
+    xty: float, rows_x: np.ndarray, rows_y: np.ndarray, norm_x: float, norm_y: float, n: int
+) -> float:
+    # The unbiased HSIC estimator of Song et al. (2012), as in Kornblith's notebook.
+    return xty - n / (n - 2.0) * rows_x.dot(rows_y) + norm_x * norm_y / ((n - 1) * (n - 2))
+
+
+def debiased_linear_cka(x: np.ndarray, y: np.ndarray) -> float:
+    """Debiased linear CKA; may be negative; needs n >= 4."""
+    n = len(x)
+    if n < 4:
+        raise ValueError(f"debiased CKA needs at least 4 examples, not {n}")
+    x, y = _centre(x), _centre(y)
+    _check_not_constant(x, "debiased CKA")
+    _check_not_constant(y, "debiased CKA")
+    rows_x, rows_y = np.einsum("ij,ij->i", x, x), np.einsum("ij,ij->i", y, y)
+    norm_x, norm_y = rows_x.sum(), rows_y.sum()
+    cross = _debiased(np.linalg.norm(x.T @ y) ** 2, rows_x, rows_y, norm_x, norm_y, n)
+    self_x = _debiased(np.linalg.norm(x.T @ x) ** 2, rows_x, rows_x, norm_x, norm_x, n)
+    self_y = _debiased(np.linalg.norm(y.T @ y) ** 2, rows_y, rows_y, norm_y, norm_y, n)
+    return float(cross / np.sqrt(self_x * self_y))
+
+
+def _centred_rbf_gram(x: np.ndarray, threshold: float) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    dot = x @ x.T
+    norms = np.diag(dot)
+    squared = np.maximum(norms[:, None] + norms[None, :] - 2 * dot, 0.0)
+    median = np.median(squared)  # over the full matrix, as in Kornblith's notebook
+    if median == 0:
+        raise ValueError("RBF CKA: a constant representation has no distances to compare")
+    gram = np.exp(-squared / (2 * threshold**2 * median))
+    means = gram.mean(axis=0)
+    return gram - means[None, :] - means[:, None] + means.mean()
+
+
+def rbf_cka(x: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> float:
+    """CKA with RBF kernels of width threshold * sqrt(median squared distance)."""
+    kx, ky = _centred_rbf_gram(x, threshold), _centred_rbf_gram(y, threshold)
+    return float(np.sum(kx * ky) / (np.linalg.norm(kx) * np.linalg.norm(ky)))
+
+
+def rbf_cka_matrix(representations: list[np.ndarray], threshold: float = 0.5) -> np.ndarray:
+    grams = np.stack([_centred_rbf_gram(x, threshold).ravel() for x in representations])
+    products = grams @ grams.T
+    norms = np.sqrt(np.diag(products))
+    return products / np.outer(norms, norms)
+
+
+def procrustes_angle(x: np.ndarray, y: np.ndarray) -> float:
+    """Williams et al. (2021): arccos(||X^T Y||_* / (||X||_F ||Y||_F)) on centred X, Y, in radians."""
+    x, y = _centre(x), _centre(y)
+    _check_not_constant(x, "Procrustes distance")
+    _check_not_constant(y, "Procrustes distance")
+    nuclear = np.linalg.svd(x.T @ y, compute_uv=False).sum()
+    cosine = nuclear / (np.linalg.norm(x) * np.linalg.norm(y))
+    return float(np.arccos(np.clip(cosine, -1.0, 1.0)))
+
+
+def mutual_knn(x: np.ndarray, y: np.ndarray, k: int = 10) -> float:
+    """Huh et al. (2024): mean over examples of |N_X(i) & N_Y(i)| / k, neighbours by cosine, self excluded."""
+    n = len(x)
+    if not 1 <= k < n:
+        raise ValueError(f"mutual k-NN needs 1 <= k < n; k = {k}, n = {n}")
+    return float(np.mean(_knn_overlap(_neighbours(x, k), _neighbours(y, k), k)))
+
+
+def _neighbours(x: np.ndarray, k: int) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    unit = x / np.where(norms > 0, norms, 1.0)
+    similarity = unit @ unit.T
+    np.fill_diagonal(similarity, -np.inf)
+    return np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+
+
+def _knn_overlap(a: np.ndarray, b: np.ndarray, k: int) -> np.ndarray:
+    return np.array(
+        [len(np.intersect1d(ra, rb, assume_unique=True)) / k for ra, rb in zip(a, b, strict=True)]
+    )
+
+
+def pairwise(representations: list[np.ndarray], function, **params) -> np.ndarray:
+    """Any pairwise measure over all pairs of runs (the symmetric ones computed once per pair)."""
+    m = len(representations)
+    out = np.empty((m, m))
+    for i in range(m):
+        for j in range(i, m):
+            out[i, j] = out[j, i] = function(representations[i], representations[j], **params)
+    return out
+
+
+def mutual_knn_matrix(representations: list[np.ndarray], k: int = 10) -> np.ndarray:
+    neighbours = [_neighbours(x, k) for x in representations]  # each run's neighbours found once
+    m = len(neighbours)
+    out = np.empty((m, m))
+    for i in range(m):
+        for j in range(i, m):
+            out[i, j] = out[j, i] = np.mean(_knn_overlap(neighbours[i], neighbours[j], k))
+    return out

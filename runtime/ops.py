@@ -1,0 +1,367 @@
+"""What each node of the graph computes. torch is imported only when a torch node runs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from homog.compiler.graph import Graph, Node
+
+from . import data, sklearn_learners, transforms
+from .cache import Artifact, Cache
+from .scheduler import Task
+
+
+def derived_seed(*parts: object) -> int:
+    """A seed from named parts, the same in every process (never Python's salted hash())."""
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+    return int(digest[:8], 16)
+
+
+def group_key(node: Node) -> str | None:
+    """Fits of an MLP that differ only in seed train together, as one vectorised group."""
+    params = node.params
+    if node.op != "fit" or params.get("kind") != "model" or (params.get("arch") or {}).get("name") != "mlp":
+        return None
+    point = {k: v for k, v in params["point"].items() if k != "seed"}
+    rest = {k: v for k, v in params.items() if k != "point"}
+    return json.dumps([rest, point, list(node.deps)], sort_keys=True)
+
+
+class Ops:
+    def __init__(self, graph: Graph, cache: Cache, base: Path, device: str, experiment_seed: int) -> None:
+        self.graph = graph
+        self.cache = cache
+        self.base = base
+        self.device_name = device
+        self.seed = experiment_seed
+        self._memory: OrderedDict[str, Artifact] = OrderedDict()
+        self._torch_device = None
+
+    # -- plumbing -------------------------------------------------------------
+
+    @property
+    def device(self):
+        if self._torch_device is None:
+            import torch
+
+            self._torch_device = torch.device(self.device_name)
+        return self._torch_device
+
+    def artifact(self, node_id: str) -> Artifact:
+        found = self._memory.get(node_id)
+        if found is None:
+            found = self.cache.load(node_id)
+            self._memory[node_id] = found
+            while len(self._memory) > 256:
+                self._memory.popitem(last=False)
+        return found
+
+    def execute(self, task: Task) -> None:
+        """Compute the task's nodes that are not cached, under their locks, and store them."""
+        locks = [self.cache.lock(node_id) for node_id in sorted(task.ids)]
+        for lock in locks:
+            lock.__enter__()
+        try:
+            todo = [node for node in task.nodes if not self.cache.has(node.id)]
+            if not todo:
+                return
+            artifacts = getattr(self, f"_{todo[0].op}")(todo)
+            for node, artifact in zip(todo, artifacts, strict=True):
+                self.cache.store(node.id, artifact)
+                self._memory[node.id] = artifact
+        finally:
+            for lock in reversed(locks):
+                lock.__exit__(None, None, None)
+
+    def _node(self, node_id: str) -> Node:
+        return self.graph.nodes[node_id]
+
+    # -- data -----------------------------------------------------------------
+
+    def _load(self, nodes: list[Node]) -> list[Artifact]:
+        out = []
+        for node in nodes:
+            p = node.params
+            loaded = data.load(p["source"], p["split"], p["seed"], self.base, node.origin)
+            if p.get("smoke_rows"):
+                loaded = _smoke(loaded, p["smoke_rows"], p["split"], p["seed"])
+            meta = {"classes": loaded.classes, "examples": len(loaded.labels), "folds": len(loaded.splits)}
+            out.append(Artifact(meta, loaded.arrays()))
+        return out
+
+    def loaded(self, load_id: str) -> data.Loaded:
+        return data.Loaded.from_arrays(self.artifact(load_id).arrays)
+
+    def _view(self, nodes: list[Node]) -> list[Artifact]:
+        out = []
+        for node in nodes:
+            loaded = self.loaded(node.deps[0])
+            values = data.field(loaded, node.params["field"], node.origin)
+            arrays = {
+                f"x.{fold}": transforms.apply_transforms(values, node.params["transforms"], split.train)
+                for fold, split in enumerate(loaded.splits)
+            }
+            out.append(Artifact({"shape": list(arrays["x.0"].shape[1:])}, arrays))
+        return out
+
+    def _inputs(self, fit: Node, fold: int) -> tuple[list[np.ndarray], data.Loaded]:
+        views = list(fit.deps)
+        loaded = self.loaded(self._node(views[0]).deps[0])
+        return [self.artifact(v).arrays[f"x.{fold}"] for v in views], loaded
+
+    # -- learners -------------------------------------------------------------
+
+    def _fit(self, nodes: list[Node]) -> list[Artifact]:
+        params = nodes[0].params
+        point = params["point"]
+        inputs, loaded = self._inputs(nodes[0], point.get("fold", 0))
+        split = loaded.splits[point.get("fold", 0)]
+        if params["backend"] == "sklearn":
+            return [self._fit_sklearn(node, inputs[0], loaded, split) for node in nodes]
+        from . import training
+
+        classes = len(loaded.classes)
+        train_data = self._train_data(inputs, loaded, split, classes)
+        start = time.perf_counter()
+        if training.is_vectorisable(params):
+            seeds = [node.params["point"]["seed"] for node in nodes]
+            replicas = training.train_mlp_group(
+                params, train_data, seeds, point["width"], point["data_fraction"], self.device
+            )
+        else:
+            replicas = [
+                training.train_one(
+                    params,
+                    train_data,
+                    n.params["point"]["seed"],
+                    point["width"],
+                    point["data_fraction"],
+                    self.device,
+                )  # fmt: skip
+                for n in nodes
+            ]
+        seconds = (time.perf_counter() - start) / len(nodes)
+        return [
+            Artifact(
+                {
+                    "curves": r.curves,
+                    "parameters": r.parameters,
+                    "epochs": r.epochs,
+                    "group": len(nodes),
+                    "seconds": seconds,
+                },  # fmt: skip
+                {f"state.{k}": v for k, v in r.state.items()},
+            )
+            for r in replicas
+        ]
+
+    def _train_data(self, inputs, loaded, split, classes: int):
+        import torch
+
+        from .training import TrainData
+
+        tensors = [torch.as_tensor(x, dtype=torch.float32, device=self.device) for x in inputs]
+        return TrainData(
+            tensors,
+            torch.as_tensor(loaded.labels, device=self.device),
+            split.train,
+            split.validation,
+            classes,
+            [tuple(x.shape[1:]) for x in inputs],
+        )
+
+    def _fit_sklearn(self, node: Node, x: np.ndarray, loaded: data.Loaded, split: data.Split) -> Artifact:
+        point = node.params["point"]
+        train = data.subsample(split.train, loaded.labels, point["data_fraction"], point["seed"])
+        start = time.perf_counter()
+        model = sklearn_learners.fit(
+            node.id, node.params["arch"], x[train], loaded.labels[train], point["seed"]
+        )
+        accuracy = float((model.predict(x[train].reshape(len(train), -1)) == loaded.labels[train]).mean())
+        meta = {
+            "curves": {"accuracy": [accuracy]},
+            "parameters": sklearn_learners.parameter_count(model),
+            "epochs": 1,
+            "group": 1,
+            "seconds": time.perf_counter() - start,
+        }
+        return Artifact(meta, {})
+
+    def _predict(self, nodes: list[Node]) -> list[Artifact]:
+        return [self._predict_one(node) for node in nodes]
+
+    def outputs(self, fit: Node, inputs: list[np.ndarray], loaded: data.Loaded, layers: list[str]):
+        """Probabilities and requested layers of a trained learner on `inputs`."""
+        params = fit.params
+        classes = len(loaded.classes)
+        if params["backend"] == "sklearn":
+            point = params["point"]
+            split = loaded.splits[point.get("fold", 0)]
+            train = data.subsample(split.train, loaded.labels, point["data_fraction"], point["seed"])
+            x_train = self._inputs(fit, point.get("fold", 0))[0][0][train]
+            model = sklearn_learners.fitted(
+                fit.id, params["arch"], x_train, loaded.labels[train], point["seed"]
+            )
+            probabilities, logits = sklearn_learners.outputs(model, inputs[0], classes, "logits" in layers)
+            return probabilities, {"logits": logits} if logits is not None else {}
+        import torch
+
+        from . import training
+
+        state = {k[6:]: v for k, v in self.artifact(fit.id).arrays.items() if k.startswith("state.")}
+        tensors = [torch.as_tensor(x, dtype=torch.float32, device=self.device) for x in inputs]
+        if training.is_vectorisable(params):
+            logits, features = training.mlp_replica_outputs(state, params["arch"], tensors[0], self.device)
+        else:
+            shapes = [tuple(x.shape[1:]) for x in inputs]
+            logits, features = training.network_outputs(
+                params, state, shapes, classes, params["point"]["width"], tensors, self.device
+            )
+        probabilities = torch.softmax(logits.float(), dim=1).cpu().numpy().astype(np.float64)
+        found = {"penultimate": features.float().cpu().numpy(), "logits": logits.float().cpu().numpy()}
+        return probabilities, {k: v for k, v in found.items() if k in layers}
+
+    def _predict_one(self, node: Node) -> Artifact:
+        fit = self._node(node.deps[0])
+        fold = fit.params["point"].get("fold", 0)
+        inputs, loaded = self._inputs(fit, fold)
+        test = loaded.splits[fold].test
+        shifted = []
+        for name, x in zip(fit.params["inputs"], inputs, strict=True):
+            x = x[test]
+            shift = node.params["shifts"].get(name)
+            if shift is not None:
+                x = transforms.shift(x, shift, derived_seed(self.seed, node.params["condition"], name, fold))
+            shifted.append(x)
+        probabilities, layers = self.outputs(fit, shifted, loaded, node.params["representations"])
+        arrays = {
+            "probabilities": probabilities,
+            "labels": probabilities.argmax(axis=1),
+            "truth": loaded.labels[test],
+        }
+        arrays.update({f"layer.{k}": v for k, v in layers.items()})
+        return Artifact({"condition": node.params["condition"], "examples": len(test)}, arrays)
+
+    def _late_fuse(self, nodes: list[Node]) -> list[Artifact]:
+        out = []
+        for node in nodes:
+            predictions = [
+                self.artifact(d).arrays for d in node.deps if self._node(d).op in ("predict", "late_fuse")
+            ]
+            stacked = np.stack([p["probabilities"] for p in predictions])
+            strategy = node.params["strategy"]["name"]
+            meta: dict[str, Any] = {"strategy": strategy}
+            if strategy == "vote":
+                classes = stacked.shape[2]
+                votes = np.stack([np.bincount(row, minlength=classes) for row in stacked.argmax(axis=2).T])
+                # Ties go to the class with the highest mean probability, so a vote is never arbitrary.
+                probabilities = votes / len(predictions) + 1e-9 * stacked.mean(axis=0)
+                probabilities = probabilities / probabilities.sum(axis=1, keepdims=True)
+            elif strategy == "weighted":
+                weights = self._learned_weights(node)
+                meta["weights"] = weights.tolist()
+                probabilities = np.tensordot(weights, stacked, axes=1)
+            else:
+                probabilities = stacked.mean(axis=0)
+            arrays = {"probabilities": probabilities, "labels": probabilities.argmax(axis=1),
+                      "truth": predictions[0]["truth"]}  # fmt: skip
+            out.append(Artifact(meta, arrays))
+        return out
+
+    def _learned_weights(self, node: Node) -> np.ndarray:
+        """Softmax-normalised weights minimising the log-loss of the mixture on held-out training data."""
+        fits = [self._node(d) for d in node.deps if self._node(d).op == "fit"]
+        fold = fits[0].params["point"].get("fold", 0)
+        mixtures = []
+        for fit in fits:
+            inputs, loaded = self._inputs(fit, fold)
+            split = loaded.splits[fold]
+            held_out = split.validation if len(split.validation) else split.train
+            probabilities, _ = self.outputs(fit, [x[held_out] for x in inputs], loaded, [])
+            mixtures.append(probabilities)
+        truth = loaded.labels[held_out]
+        stacked = np.stack(mixtures)  # (m, n, classes)
+        chosen = stacked[:, np.arange(len(truth)), truth]  # (m, n)
+        logits = np.zeros(len(fits))
+        for _ in range(500):  # gradient descent on the mean negative log-likelihood
+            weights = np.exp(logits - logits.max())
+            weights /= weights.sum()
+            mixture = np.clip(weights @ chosen, 1e-12, None)
+            gradient_w = -(chosen / mixture).mean(axis=1)
+            logits -= 0.5 * weights * (gradient_w - weights @ gradient_w)
+        weights = np.exp(logits - logits.max())
+        return weights / weights.sum()
+
+    # -- results --------------------------------------------------------------
+
+    def _metric(self, nodes: list[Node]) -> list[Artifact]:
+        from .evaluate import evaluate_metric
+
+        out = []
+        for node in nodes:
+            runs = node.params["runs"]
+            arrays = {run["node"]: self.artifact(run["node"]).arrays for run in runs}
+            result = evaluate_metric(node.params["metric"], runs, arrays, self.seed)
+            out.append(Artifact({"result": _finite(result)}, {}))
+        return out
+
+    def _report(self, nodes: list[Node]) -> list[Artifact]:
+        out = []
+        for node in nodes:
+            metrics = {}
+            fits = {}
+            for dep in node.deps:
+                dep_node = self._node(dep)
+                if dep_node.op == "metric":
+                    metrics[dep_node.name] = self.artifact(dep).meta["result"]
+                else:
+                    meta = self.artifact(dep).meta
+                    fits[dep_node.name] = {k: meta[k] for k in ("curves", "parameters", "epochs", "seconds")}
+            results = {
+                "experiment": node.params["experiment"],
+                "report": node.params["report"],
+                "conditions": node.params["conditions"],
+                "learners": node.params["learners"],
+                "metrics": metrics,
+                "fits": fits,
+            }
+            out.append(Artifact({"results": _finite(results)}, {}))
+        return out
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN: an undefined number is written as null (each such metric says why in a note)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _finite(value.tolist())
+    if isinstance(value, np.generic):
+        return _finite(value.item())
+    return value
+
+
+def _smoke(loaded: data.Loaded, rows: int, split: dict[str, Any], seed: int) -> data.Loaded:
+    """A stratified sample of at most `rows` examples, split anew: the reduced mode of --smoke."""
+    if len(loaded.labels) <= rows:
+        return loaded
+    from sklearn.model_selection import train_test_split
+
+    keep, _ = train_test_split(
+        np.arange(len(loaded.labels)), train_size=rows, random_state=seed, stratify=loaded.labels
+    )
+    keep = np.sort(keep)
+    labels = loaded.labels[keep]
+    fields = {name: values[keep] for name, values in loaded.fields.items()}
+    return data.Loaded(fields, labels, loaded.classes, data.make_splits(labels, split, seed))

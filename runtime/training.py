@@ -1,0 +1,353 @@
+"""Training torch learners: one replica at a time, or a group of seeds as one vectorised fit.
+
+Replicas of an MLP that differ only in seed are trained together: their
+weights are stacked along a leading replica axis and every layer is one
+batched matrix product. Each replica draws its initial weights, its batch
+order and its dropout masks from its own generator, seeded by its seed, and
+its loss and gradient clipping are its own, so a replica trained in a group
+of ten gives the same weights as trained alone (a group of one). Other
+architectures are trained one replica at a time, seeded the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .data import subsample
+from .networks import Fusion, build, scaled
+from .transforms import augment
+
+Call = dict[str, Any]
+
+
+@dataclass
+class Replica:
+    """What training one seed gives: the weights, the curves, and validation predictions."""
+
+    state: dict[str, np.ndarray]
+    curves: dict[str, list[float]]
+    parameters: int
+    epochs: int
+
+
+@dataclass
+class TrainData:
+    inputs: list[torch.Tensor]  # one per modality, all examples, on the device
+    labels: torch.Tensor
+    train: np.ndarray  # indices
+    validation: np.ndarray
+    classes: int
+    shapes: list[tuple[int, ...]] = field(default_factory=list)
+
+
+def _generator(seed: int, device: torch.device) -> torch.Generator:
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+def _optimizer(params, optimizer: Call) -> torch.optim.Optimizer:
+    name, p = optimizer["name"], optimizer["params"]
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=p["lr"], momentum=p["momentum"], weight_decay=p["weight_decay"],
+                               nesterov=p["nesterov"] and p["momentum"] > 0)  # fmt: skip
+    if name == "adam":
+        return torch.optim.Adam(params, lr=p["lr"], weight_decay=p["weight_decay"])
+    return torch.optim.AdamW(params, lr=p["lr"], weight_decay=p["weight_decay"])
+
+
+def learning_rate_factor(schedule: Call, epoch: int, epochs: int) -> float:
+    name, p = schedule["name"], schedule["params"]
+    if name == "cosine":
+        if epoch < p["warmup"]:
+            return (epoch + 1) / (p["warmup"] + 1)
+        progress = (epoch - p["warmup"]) / max(1, epochs - p["warmup"])
+        return 0.5 * (1 + math.cos(math.pi * progress))
+    if name == "step":
+        return p["gamma"] ** (epoch // p["every"])
+    return 1.0
+
+
+class _Stopper:
+    """Early stopping per replica on the validation split; remembers each replica's best weights."""
+
+    def __init__(self, rule: Call | None, replicas: int) -> None:
+        self.rule = rule
+        self.best = [math.inf] * replicas
+        self.wait = [0] * replicas
+        self.stopped_at: list[int | None] = [None] * replicas
+        self.snapshots: list[dict[str, np.ndarray] | None] = [None] * replicas
+
+    def update(self, epoch: int, losses: list[float], accuracies: list[float], snapshot) -> None:
+        if self.rule is None:
+            return
+        p = self.rule["params"]
+        scores = losses if p["monitor"] == "val_loss" else [-a for a in accuracies]
+        for r, score in enumerate(scores):
+            if self.stopped_at[r] is not None:
+                continue
+            if score < self.best[r] - p["min_delta"]:
+                self.best[r], self.wait[r] = score, 0
+                self.snapshots[r] = snapshot(r)
+            else:
+                self.wait[r] += 1
+                if self.wait[r] >= p["epochs"]:
+                    self.stopped_at[r] = epoch
+
+    @property
+    def all_stopped(self) -> bool:
+        return self.rule is not None and all(s is not None for s in self.stopped_at)
+
+
+# --------------------------------------------------------------------------- vectorised MLP replicas
+
+
+class ReplicaMLP(nn.Module):
+    """R independent MLPs with stacked weights: (R, batch, in) -> (R, batch, classes)."""
+
+    def __init__(self, seeds: list[int], in_features: int, hidden: list[int], classes: int, dropout: float,
+                 activation: str, device: torch.device) -> None:  # fmt: skip
+        super().__init__()
+        self.sizes = [in_features, *hidden, classes]
+        self.dropout = dropout
+        self.activation = {"relu": torch.relu, "gelu": nn.functional.gelu, "tanh": torch.tanh}[activation]
+        self.generators = [_generator(seed, device) for seed in seeds]
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for fan_in, fan_out in zip(self.sizes, self.sizes[1:], strict=False):
+            # nn.Linear's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases, per replica.
+            bound = 1 / math.sqrt(fan_in)
+            w = torch.stack([_uniform((fan_in, fan_out), bound, g) for g in self.generators])
+            b = torch.stack([_uniform((1, fan_out), bound, g) for g in self.generators])
+            self.weights.append(nn.Parameter(w))
+            self.biases.append(nn.Parameter(b))
+
+    @property
+    def replicas(self) -> int:
+        return len(self.generators)
+
+    def forward(self, x: torch.Tensor):
+        h = x
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            z = torch.baddbmm(b, h, w)
+            if i == last:
+                return z, h
+            h = self.activation(z)
+            if self.training and self.dropout > 0:
+                keep = torch.stack(
+                    [
+                        torch.rand(h.shape[1:], generator=g, device=h.device) >= self.dropout
+                        for g in self.generators
+                    ]
+                )
+                h = h * keep / (1 - self.dropout)
+        raise AssertionError("unreachable")
+
+    def state_of(self, r: int) -> dict[str, np.ndarray]:
+        state = {}
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            state[f"weight.{i}"] = w[r].detach().cpu().numpy().copy()
+            state[f"bias.{i}"] = b[r].detach().cpu().numpy().copy()
+        return state
+
+    def load_replica(self, r: int, state: dict[str, np.ndarray]) -> None:
+        with torch.no_grad():
+            for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+                w[r].copy_(torch.from_numpy(state[f"weight.{i}"]))
+                b[r].copy_(torch.from_numpy(state[f"bias.{i}"]))
+
+    def parameter_count(self) -> int:
+        return sum(p[0].numel() for p in self.parameters())
+
+
+def _uniform(shape: tuple[int, ...], bound: float, generator: torch.Generator) -> torch.Tensor:
+    return (torch.rand(shape, generator=generator, device=generator.device) * 2 - 1) * bound
+
+
+def is_vectorisable(learner: Call) -> bool:
+    return learner["kind"] == "model" and learner["arch"]["name"] == "mlp"
+
+
+def train_mlp_group(learner: Call, data: TrainData, seeds: list[int], width: float, fraction: float,
+                    device: torch.device) -> list[Replica]:  # fmt: skip
+    """Train one MLP per seed, all at once."""
+    arch = learner["arch"]["params"]
+    training = learner["training"]
+    augments = learner["augment"][learner["inputs"][0]]
+    (x_all,) = data.inputs
+    x_all = x_all.flatten(1)
+    hidden = [scaled(h, width) for h in arch["hidden"]]
+    model = ReplicaMLP(
+        seeds, x_all.shape[1], hidden, data.classes, arch["dropout"], arch["activation"], device
+    )
+    model.to(device)
+    labels_np = data.labels.cpu().numpy()
+    trains = [torch.as_tensor(subsample(data.train, labels_np, fraction, s), device=device) for s in seeds]
+    optimizer = _optimizer(model.parameters(), training["optimizer"])
+    base_lr = [group["lr"] for group in optimizer.param_groups]
+    stopper = _Stopper(training["early_stopping"], len(seeds))
+    validation = torch.as_tensor(data.validation, device=device)
+    curves: list[dict[str, list[float]]] = [{"loss": [], "accuracy": []} for _ in seeds]
+    batch = training["batch_size"]
+    epochs = training["epochs"]
+    n = len(trains[0])
+    use_amp = training["mixed_precision"] and device.type == "cuda"
+    for epoch in range(epochs):
+        factor = learning_rate_factor(training["schedule"], epoch, epochs)
+        for group, lr in zip(optimizer.param_groups, base_lr, strict=True):
+            group["lr"] = lr * factor
+        model.train()
+        orders = torch.stack([t[torch.randperm(n, generator=g, device=device)]
+                              for t, g in zip(trains, model.generators, strict=True)])  # fmt: skip
+        loss_sum = torch.zeros(len(seeds), device=device)
+        correct = torch.zeros(len(seeds), device=device)
+        for start in range(0, n, batch):
+            index = orders[:, start : start + batch]
+            xb = x_all[index]
+            if augments:
+                xb = torch.stack([augment(xb[r], augments, g) for r, g in enumerate(model.generators)])
+            yb = data.labels[index]
+            with torch.autocast(device.type, enabled=use_amp):
+                logits, _ = model(xb)
+                per_replica = nn.functional.cross_entropy(
+                    logits.transpose(1, 2).float(), yb, reduction="none"
+                ).mean(dim=1)
+            optimizer.zero_grad(set_to_none=True)
+            per_replica.sum().backward()
+            if training["gradient_clip"]:
+                _clip_per_replica(model, training["gradient_clip"])
+            optimizer.step()
+            loss_sum += per_replica.detach() * index.shape[1]
+            correct += (logits.argmax(dim=2) == yb).sum(dim=1).float().detach()
+        for r in range(len(seeds)):
+            if stopper.stopped_at[r] is None:
+                curves[r]["loss"].append(float(loss_sum[r] / n))
+                curves[r]["accuracy"].append(float(correct[r] / n))
+        if len(validation):
+            model.eval()
+            with torch.no_grad():
+                logits, _ = model(x_all[validation].expand(len(seeds), -1, -1))
+                yv = data.labels[validation].expand(len(seeds), -1)
+                losses = nn.functional.cross_entropy(logits.transpose(1, 2), yv, reduction="none").mean(dim=1)
+                accuracies = (logits.argmax(dim=2) == yv).float().mean(dim=1)
+            for r in range(len(seeds)):
+                if stopper.stopped_at[r] is None:
+                    curves[r].setdefault("val_loss", []).append(float(losses[r]))
+                    curves[r].setdefault("val_accuracy", []).append(float(accuracies[r]))
+            stopper.update(epoch, losses.tolist(), accuracies.tolist(), model.state_of)
+            if stopper.all_stopped:
+                break
+    return [
+        Replica(
+            stopper.snapshots[r] or model.state_of(r),
+            curves[r],
+            model.parameter_count(),
+            len(curves[r]["loss"]),
+        )
+        for r in range(len(seeds))
+    ]
+
+
+def _clip_per_replica(model: ReplicaMLP, max_norm: float) -> None:
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    norms = torch.sqrt(sum((g.flatten(1) ** 2).sum(dim=1) for g in grads))
+    scale = torch.clamp(max_norm / (norms + 1e-6), max=1.0)
+    for g in grads:
+        g.mul_(scale.view(-1, *([1] * (g.dim() - 1))))
+
+
+def mlp_replica_outputs(state: dict[str, np.ndarray], arch: Call, x: torch.Tensor, device: torch.device):
+    """Logits and penultimate features of one trained MLP replica."""
+    layers = len([k for k in state if k.startswith("weight.")])
+    sizes = [state[f"weight.{i}"].shape[0] for i in range(layers)] + [state[f"weight.{layers - 1}"].shape[1]]
+    model = ReplicaMLP([0], sizes[0], sizes[1:-1], sizes[-1], 0.0, arch["params"]["activation"], device).to(
+        device
+    )
+    model.load_replica(0, state)
+    model.eval()
+    with torch.no_grad():
+        logits, features = model(x.flatten(1).unsqueeze(0))
+    return logits[0], features[0]
+
+
+# --------------------------------------------------------------------------- one replica at a time
+
+
+def build_network(learner: Call, shapes: list[tuple[int, ...]], classes: int, width: float) -> nn.Module:
+    if learner["kind"] == "model":
+        return build(learner["arch"], shapes[0], classes, width)
+    return Fusion(shapes, classes, learner["strategy"], learner["encoder"], learner["head"], width)
+
+
+def train_one(learner: Call, data: TrainData, seed: int, width: float, fraction: float,
+              device: torch.device) -> Replica:  # fmt: skip
+    torch.manual_seed(seed)  # initial weights and dropout masks
+    model = build_network(learner, data.shapes, data.classes, width).to(device)
+    generator = _generator(seed, device)
+    training = learner["training"]
+    labels_np = data.labels.cpu().numpy()
+    train = torch.as_tensor(subsample(data.train, labels_np, fraction, seed), device=device)
+    validation = torch.as_tensor(data.validation, device=device)
+    optimizer = _optimizer(model.parameters(), training["optimizer"])
+    base_lr = [group["lr"] for group in optimizer.param_groups]
+    stopper = _Stopper(training["early_stopping"], 1)
+    curves: dict[str, list[float]] = {"loss": [], "accuracy": []}
+    epochs, batch, n = training["epochs"], training["batch_size"], len(train)
+    use_amp = training["mixed_precision"] and device.type == "cuda"
+    augments = [learner["augment"][name] for name in learner["inputs"]]
+
+    def snapshot(_r: int) -> dict[str, np.ndarray]:
+        return {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
+
+    for epoch in range(epochs):
+        factor = learning_rate_factor(training["schedule"], epoch, epochs)
+        for group, lr in zip(optimizer.param_groups, base_lr, strict=True):
+            group["lr"] = lr * factor
+        model.train()
+        order = train[torch.randperm(n, generator=generator, device=device)]
+        loss_sum, correct = 0.0, 0
+        for start in range(0, n, batch):
+            index = order[start : start + batch]
+            xs = [augment(x[index], aug, generator) if aug else x[index] for x, aug in
+                  zip(data.inputs, augments, strict=True)]  # fmt: skip
+            yb = data.labels[index]
+            with torch.autocast(device.type, enabled=use_amp):
+                logits, _ = model(*xs)
+                loss = nn.functional.cross_entropy(logits.float(), yb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if training["gradient_clip"]:
+                nn.utils.clip_grad_norm_(model.parameters(), training["gradient_clip"])
+            optimizer.step()
+            loss_sum += float(loss) * len(index)
+            correct += int((logits.argmax(dim=1) == yb).sum())
+        curves["loss"].append(loss_sum / n)
+        curves["accuracy"].append(correct / n)
+        if len(validation):
+            model.eval()
+            with torch.no_grad():
+                logits, _ = model(*(x[validation] for x in data.inputs))
+                yv = data.labels[validation]
+                val_loss = float(nn.functional.cross_entropy(logits, yv))
+                val_accuracy = float((logits.argmax(dim=1) == yv).float().mean())
+            curves.setdefault("val_loss", []).append(val_loss)
+            curves.setdefault("val_accuracy", []).append(val_accuracy)
+            stopper.update(epoch, [val_loss], [val_accuracy], snapshot)
+            if stopper.all_stopped:
+                break
+    state = stopper.snapshots[0] or snapshot(0)
+    return Replica(state, curves, sum(p.numel() for p in model.parameters()), len(curves["loss"]))
+
+
+def network_outputs(learner: Call, state: dict[str, np.ndarray], shapes, classes: int, width: float,
+                    inputs: list[torch.Tensor], device: torch.device):  # fmt: skip
+    model = build_network(learner, shapes, classes, width).to(device)
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    model.eval()
+    with torch.no_grad():
+        return model(*inputs)
