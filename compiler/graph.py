@@ -88,8 +88,12 @@ class Graph:
     # -- renderings ---------------------------------------------------------
 
     def render(self, fmt: str) -> str:
-        return {"text": self.render_text, "json": self.render_json, "dot": self.render_dot,
-                "mermaid": self.render_mermaid}[fmt]()  # fmt: skip
+        return {
+            "text": self.render_text,
+            "json": self.render_json,
+            "dot": self.render_dot,
+            "mermaid": self.render_mermaid,
+        }[fmt]()
 
     def render_json(self) -> str:
         return json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n"

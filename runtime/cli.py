@@ -111,9 +111,13 @@ def cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
     origins = {name: str(d) for name, d in _declaration_spans(compilation).items()}
     try:
         result = run_spec(
-            Path(args.file), reporter.sources[args.file], compilation.ir, origins, _origin(compilation, "device"),
+            Path(args.file),
+            reporter.sources[args.file],
+            compilation.ir,
+            origins,
+            _origin(compilation, "device"),
             options,
-        )  # fmt: skip
+        )
     except RunError as error:
         reporter.report([error.diagnostic()])
         return EXIT_SPEC

@@ -225,6 +225,6 @@ def subsample(train: np.ndarray, labels: np.ndarray, fraction: float, seed: int)
     keep = []
     for cls in np.unique(labels[train]):
         members = train[labels[train] == cls]
-        count = max(1, int(round(fraction * len(members))))
+        count = max(1, round(fraction * len(members)))
         keep.append(rng.choice(members, size=count, replace=False))
     return np.sort(np.concatenate(keep))

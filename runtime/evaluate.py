@@ -61,10 +61,15 @@ def _score(name: str, params: dict, run: Run, arrays) -> Any:
 def _per_run(metric, runs, arrays, seed):
     varying = _varying(runs)
     per_run = [
-        {"run": run_label(run, varying), "learner": run["learner"], "point": run["point"],
-         "condition": run["condition"], "value": _score(metric["name"], metric["params"], run, arrays)}
+        {
+            "run": run_label(run, varying),
+            "learner": run["learner"],
+            "point": run["point"],
+            "condition": run["condition"],
+            "value": _score(metric["name"], metric["params"], run, arrays),
+        }
         for run in runs
-    ]  # fmt: skip
+    ]
     result: dict[str, Any] = {"per_run": per_run}
     if metric["name"] in metrics.task.SCALAR:
         result["summary"] = _summaries(per_run, seed)
@@ -83,8 +88,9 @@ def _summaries(per_run: list[dict], seed: int) -> list[dict]:
 
 def _across(metric, runs, arrays, seed):
     name = metric["params"].get("metric") or "accuracy"
-    per_run = _per_run({"name": name, "params": {"average": "macro"}, "scope": "run", "label": name},
-                       runs, arrays, seed)["per_run"]  # fmt: skip
+    per_run = _per_run(
+        {"name": name, "params": {"average": "macro"}, "scope": "run", "label": name}, runs, arrays, seed
+    )["per_run"]
     overall = []
     for condition, rows in sorted(_group(per_run, "condition").items()):
         overall.append(
@@ -145,7 +151,7 @@ def _pairwise(metric, runs, arrays, seed):
 
 
 def _block_means(matrix: np.ndarray, learners: list[str]) -> list[dict]:
-    """Mean of the matrix over pairs of distinct runs, for each pair of learners (a learner with itself: seeds)."""
+    """Mean over pairs of distinct runs, for each pair of learners (a learner with itself: its seeds)."""
     names = sorted(set(learners))
     index = np.array(learners)
     out = []
@@ -197,18 +203,29 @@ def _test(metric, runs, arrays, seed):
         for run_a, run_b in pairs:
             fa, fb = arrays[run_a["node"]], arrays[run_b["node"]]
             result = metrics.mcnemar(fa["labels"] == fa["truth"], fb["labels"] == fb["truth"])
-            tests.append({"condition": run_a["condition"], "point": run_label(run_a, varying).split(" ", 1)[-1],
-                          **result.__dict__})  # fmt: skip
+            tests.append(
+                {
+                    "condition": run_a["condition"],
+                    "point": run_label(run_a, varying).split(" ", 1)[-1],
+                    **result.__dict__,
+                }
+            )
             combined[run_a["condition"]][0] += result.b
             combined[run_a["condition"]][1] += result.c
         for condition, (b_count, c_count) in combined.items():
-            tests.append({"condition": condition, "point": "combined over seeds",
-                          **metrics.mcnemar_counts(b_count, c_count).__dict__})  # fmt: skip
+            tests.append(
+                {
+                    "condition": condition,
+                    "point": "combined over seeds",
+                    **metrics.mcnemar_counts(b_count, c_count).__dict__,
+                }
+            )
         raw = [t["exact_p"] for t in tests]
     else:
         name = p.get("metric") or "accuracy"
-        for condition, group in _group([{"condition": ra["condition"], "pair": (ra, rb)} for ra, rb in pairs],
-                                       "condition").items():  # fmt: skip
+        for condition, group in _group(
+            [{"condition": ra["condition"], "pair": (ra, rb)} for ra, rb in pairs], "condition"
+        ).items():
             scores_a = [_score(name, {"average": "macro"}, row["pair"][0], arrays) for row in group]
             scores_b = [_score(name, {"average": "macro"}, row["pair"][1], arrays) for row in group]
             if metric["name"] == "ttest":

@@ -18,7 +18,7 @@ _ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh}
 
 
 def scaled(size: int, width: float, multiple: int = 1) -> int:
-    return max(multiple, int(round(size * width / multiple)) * multiple)
+    return max(multiple, round(size * width / multiple) * multiple)
 
 
 class MLP(nn.Module):
@@ -41,8 +41,9 @@ class MLP(nn.Module):
 
 
 class CNN(nn.Module):
-    def __init__(self, shape: tuple[int, ...], out: int, channels: list[int], kernel: int, dropout: float,
-                 dims: int) -> None:  # fmt: skip
+    def __init__(
+        self, shape: tuple[int, ...], out: int, channels: list[int], kernel: int, dropout: float, dims: int
+    ) -> None:
         super().__init__()
         conv, pool = (nn.Conv2d, nn.MaxPool2d) if dims == 2 else (nn.Conv1d, nn.MaxPool1d)
         size = shape[1:] if dims == 2 else (shape[0],)
@@ -61,10 +62,10 @@ class CNN(nn.Module):
         self.features = in_channels
 
     def forward(self, x):
-        if self.dims == 2:
-            x = x.unsqueeze(1) if x.dim() == 3 else x
-        else:
+        if self.dims == 1:
             x = x.transpose(1, 2)  # (n, T, F) -> (n, F, T)
+        elif x.dim() == 3:
+            x = x.unsqueeze(1)  # (n, H, W) -> (n, 1, H, W)
         h = self.body(x).flatten(2).mean(dim=2)  # global average pooling
         return self.out(self.dropout(h)), h
 
@@ -124,8 +125,9 @@ ARCHITECTURES = frozenset({"mlp", "cnn", "cnn1d", "gru", "lstm", "transformer"})
 class Fusion(nn.Module):
     """Encode each modality, fuse the encodings, and classify with a head."""
 
-    def __init__(self, shapes: list[tuple[int, ...]], out: int, strategy: Call, encoder: Call, head: Call,
-                 width: float) -> None:  # fmt: skip
+    def __init__(
+        self, shapes: list[tuple[int, ...]], out: int, strategy: Call, encoder: Call, head: Call, width: float
+    ) -> None:
         super().__init__()
         self.encoders = nn.ModuleList(build(encoder, shape, 1, width) for shape in shapes)
         dims = [e.features for e in self.encoders]

@@ -145,7 +145,7 @@ class Ops:
                     point["width"],
                     point["data_fraction"],
                     self.device,
-                )  # fmt: skip
+                )
                 for n in nodes
             ]
         seconds = (time.perf_counter() - start) / len(nodes)
@@ -157,7 +157,7 @@ class Ops:
                     "epochs": r.epochs,
                     "group": len(nodes),
                     "seconds": seconds,
-                },  # fmt: skip
+                },
                 {f"state.{k}": v for k, v in r.state.items()},
             )
             for r in replicas
@@ -271,8 +271,11 @@ class Ops:
                 probabilities = np.tensordot(weights, stacked, axes=1)
             else:
                 probabilities = stacked.mean(axis=0)
-            arrays = {"probabilities": probabilities, "labels": probabilities.argmax(axis=1),
-                      "truth": predictions[0]["truth"]}  # fmt: skip
+            arrays = {
+                "probabilities": probabilities,
+                "labels": probabilities.argmax(axis=1),
+                "truth": predictions[0]["truth"],
+            }
             out.append(Artifact(meta, arrays))
         return out
 

@@ -84,8 +84,11 @@ def explain(graph: Graph, cache: Cache, experiment: str) -> list[tuple[Node, str
         elif previous.get("version") != OP_VERSIONS[node.op]:
             reason = "code version changed"
         elif previous["params"] != node.params:
-            keys = sorted(k for k in set(previous["params"]) | set(node.params)
-                          if previous["params"].get(k) != node.params.get(k))  # fmt: skip
+            keys = sorted(
+                k
+                for k in set(previous["params"]) | set(node.params)
+                if previous["params"].get(k) != node.params.get(k)
+            )
             reason = "a parameter changed: " + ", ".join(keys)
         else:
             reason = "an input changed"
@@ -115,7 +118,7 @@ def check_device(requested: str, origin: str | None) -> str:
         if index >= torch.cuda.device_count():
             raise errors.RunError(
                 errors.DEVICE_UNAVAILABLE,
-                f"the spec asks for '{requested}', and this machine has {torch.cuda.device_count()} CUDA device(s)",
+                f"the spec asks for '{requested}'; this machine has {torch.cuda.device_count()} CUDA device(s)",
                 f"use an index below {torch.cuda.device_count()}",
                 origin,
             )
@@ -123,14 +126,23 @@ def check_device(requested: str, origin: str | None) -> str:
         getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
     ):
         raise errors.RunError(
-            errors.DEVICE_UNAVAILABLE, "the spec asks for device 'mps', and this machine has none",
-            "use device = auto, or run with --device cpu", origin,
-        )  # fmt: skip
+            errors.DEVICE_UNAVAILABLE,
+            "the spec asks for device 'mps', and this machine has none",
+            "use device = auto, or run with --device cpu",
+            origin,
+        )
     return requested
 
 
-def run_spec(path: Path, text: str, ir: ExperimentIR, origins: dict[str, str], device_origin: str | None,
-             options: RunOptions, out=sys.stderr) -> RunResult:  # fmt: skip
+def run_spec(
+    path: Path,
+    text: str,
+    ir: ExperimentIR,
+    origins: dict[str, str],
+    device_origin: str | None,
+    options: RunOptions,
+    out=sys.stderr,
+) -> RunResult:
     if options.smoke:
         ir = smoke_ir(ir)
     graph = lower_ir(ir, origins, smoke_rows=SMOKE_ROWS if options.smoke else None)
@@ -157,8 +169,12 @@ def run_spec(path: Path, text: str, ir: ExperimentIR, origins: dict[str, str], d
     def posttask(task: Task, seconds: float) -> None:
         for node in task.nodes:
             cached = node.id not in todo
-            timings[node.id] = {"op": node.op, "name": node.name, "seconds": seconds / len(task.nodes),
-                                "cached": cached}  # fmt: skip
+            timings[node.id] = {
+                "op": node.op,
+                "name": node.name,
+                "seconds": seconds / len(task.nodes),
+                "cached": cached,
+            }
             if not cached:
                 cache.remember(experiment, node, OP_VERSIONS[node.op])
         progress.done(task, seconds)
@@ -214,8 +230,17 @@ def environment(device: str) -> dict[str, Any]:
     }
 
 
-def _write_run(directory: Path, path: Path, text: str, ir: ExperimentIR, graph: Graph, cache: Cache,
-               timings: dict[str, dict[str, Any]], device: str, outcome: str) -> None:  # fmt: skip
+def _write_run(
+    directory: Path,
+    path: Path,
+    text: str,
+    ir: ExperimentIR,
+    graph: Graph,
+    cache: Cache,
+    timings: dict[str, dict[str, Any]],
+    device: str,
+    outcome: str,
+) -> None:
     (directory / "spec.homog").write_text(text)
     (directory / "resolved.json").write_text(
         json.dumps(json.loads(ir.canonical_json()), indent=2, sort_keys=True)

@@ -53,8 +53,13 @@ def _generator(seed: int, device: torch.device) -> torch.Generator:
 def _optimizer(params, optimizer: Call) -> torch.optim.Optimizer:
     name, p = optimizer["name"], optimizer["params"]
     if name == "sgd":
-        return torch.optim.SGD(params, lr=p["lr"], momentum=p["momentum"], weight_decay=p["weight_decay"],
-                               nesterov=p["nesterov"] and p["momentum"] > 0)  # fmt: skip
+        return torch.optim.SGD(
+            params,
+            lr=p["lr"],
+            momentum=p["momentum"],
+            weight_decay=p["weight_decay"],
+            nesterov=p["nesterov"] and p["momentum"] > 0,
+        )
     if name == "adam":
         return torch.optim.Adam(params, lr=p["lr"], weight_decay=p["weight_decay"])
     return torch.optim.AdamW(params, lr=p["lr"], weight_decay=p["weight_decay"])
@@ -109,8 +114,16 @@ class _Stopper:
 class ReplicaMLP(nn.Module):
     """R independent MLPs with stacked weights: (R, batch, in) -> (R, batch, classes)."""
 
-    def __init__(self, seeds: list[int], in_features: int, hidden: list[int], classes: int, dropout: float,
-                 activation: str, device: torch.device) -> None:  # fmt: skip
+    def __init__(
+        self,
+        seeds: list[int],
+        in_features: int,
+        hidden: list[int],
+        classes: int,
+        dropout: float,
+        activation: str,
+        device: torch.device,
+    ) -> None:
         super().__init__()
         self.sizes = [in_features, *hidden, classes]
         self.dropout = dropout
@@ -173,8 +186,9 @@ def is_vectorisable(learner: Call) -> bool:
     return learner["kind"] == "model" and learner["arch"]["name"] == "mlp"
 
 
-def train_mlp_group(learner: Call, data: TrainData, seeds: list[int], width: float, fraction: float,
-                    device: torch.device) -> list[Replica]:  # fmt: skip
+def train_mlp_group(
+    learner: Call, data: TrainData, seeds: list[int], width: float, fraction: float, device: torch.device
+) -> list[Replica]:
     """Train one MLP per seed, all at once."""
     arch = learner["arch"]["params"]
     training = learner["training"]
@@ -202,8 +216,12 @@ def train_mlp_group(learner: Call, data: TrainData, seeds: list[int], width: flo
         for group, lr in zip(optimizer.param_groups, base_lr, strict=True):
             group["lr"] = lr * factor
         model.train()
-        orders = torch.stack([t[torch.randperm(n, generator=g, device=device)]
-                              for t, g in zip(trains, model.generators, strict=True)])  # fmt: skip
+        orders = torch.stack(
+            [
+                t[torch.randperm(n, generator=g, device=device)]
+                for t, g in zip(trains, model.generators, strict=True)
+            ]
+        )
         loss_sum = torch.zeros(len(seeds), device=device)
         correct = torch.zeros(len(seeds), device=device)
         for start in range(0, n, batch):
@@ -284,8 +302,9 @@ def build_network(learner: Call, shapes: list[tuple[int, ...]], classes: int, wi
     return Fusion(shapes, classes, learner["strategy"], learner["encoder"], learner["head"], width)
 
 
-def train_one(learner: Call, data: TrainData, seed: int, width: float, fraction: float,
-              device: torch.device) -> Replica:  # fmt: skip
+def train_one(
+    learner: Call, data: TrainData, seed: int, width: float, fraction: float, device: torch.device
+) -> Replica:
     torch.manual_seed(seed)  # initial weights and dropout masks
     model = build_network(learner, data.shapes, data.classes, width).to(device)
     generator = _generator(seed, device)
@@ -313,8 +332,10 @@ def train_one(learner: Call, data: TrainData, seed: int, width: float, fraction:
         loss_sum, correct = 0.0, 0
         for start in range(0, n, batch):
             index = order[start : start + batch]
-            xs = [augment(x[index], aug, generator) if aug else x[index] for x, aug in
-                  zip(data.inputs, augments, strict=True)]  # fmt: skip
+            xs = [
+                augment(x[index], aug, generator) if aug else x[index]
+                for x, aug in zip(data.inputs, augments, strict=True)
+            ]
             yb = data.labels[index]
             with torch.autocast(device.type, enabled=use_amp):
                 logits, _ = model(*xs)
@@ -344,8 +365,15 @@ def train_one(learner: Call, data: TrainData, seed: int, width: float, fraction:
     return Replica(state, curves, sum(p.numel() for p in model.parameters()), len(curves["loss"]))
 
 
-def network_outputs(learner: Call, state: dict[str, np.ndarray], shapes, classes: int, width: float,
-                    inputs: list[torch.Tensor], device: torch.device):  # fmt: skip
+def network_outputs(
+    learner: Call,
+    state: dict[str, np.ndarray],
+    shapes,
+    classes: int,
+    width: float,
+    inputs: list[torch.Tensor],
+    device: torch.device,
+):
     model = build_network(learner, shapes, classes, width).to(device)
     model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
     model.eval()

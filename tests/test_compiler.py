@@ -85,8 +85,13 @@ def test_sweep_is_a_cross_product_with_zip_for_paired_axes():
     sweep = "\nsweep {\n  seed  = 0..2\n  scale = zip(width = [1, 2], data_fraction = [0.5, 1])\n}\n"
     points = [(p.seed, p.width, p.data_fraction) for p in _ir(sweep).ir.sweep]
     assert points == [
-        (0, 1.0, 0.5), (0, 2.0, 1.0), (1, 1.0, 0.5), (1, 2.0, 1.0), (2, 1.0, 0.5), (2, 2.0, 1.0),
-    ]  # fmt: skip
+        (0, 1.0, 0.5),
+        (0, 2.0, 1.0),
+        (1, 1.0, 0.5),
+        (1, 2.0, 1.0),
+        (2, 1.0, 0.5),
+        (2, 2.0, 1.0),
+    ]
 
 
 def test_kfold_repeats_every_run_per_fold():

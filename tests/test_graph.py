@@ -53,8 +53,12 @@ def _changed(before: str, after: str) -> dict[str, int]:
 
 def test_node_id_is_sha256_of_the_canonical_serialisation():
     for node in _graph(QUICKSTART).nodes.values():
-        payload = {"op": node.op, "version": graph_module.OP_VERSIONS[node.op], "params": node.params,
-                   "deps": list(node.deps)}  # fmt: skip
+        payload = {
+            "op": node.op,
+            "version": graph_module.OP_VERSIONS[node.op],
+            "params": node.params,
+            "deps": list(node.deps),
+        }
         expected = hashlib.sha256(canonical_json(payload).encode()).hexdigest()
         assert node.id == expected
 

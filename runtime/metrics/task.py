@@ -23,8 +23,11 @@ def score(name: str, params: dict, truth: np.ndarray, probabilities: np.ndarray)
             raise ValueError("ROC-AUC needs both classes among the test examples")
         if probabilities.shape[1] == 2:
             return float(sk.roc_auc_score(truth, probabilities[:, 1]))
-        return float(sk.roc_auc_score(truth, probabilities, multi_class="ovr", average=params["average"],
-                                      labels=classes))  # fmt: skip
+        return float(
+            sk.roc_auc_score(
+                truth, probabilities, multi_class="ovr", average=params["average"], labels=classes
+            )
+        )
     if name == "log_loss":
         return float(sk.log_loss(truth, np.clip(probabilities, 1e-15, 1.0), labels=classes))
     raise KeyError(name)
