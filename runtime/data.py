@@ -20,6 +20,7 @@ from homog.dsl.diagnostics import suggestion_hint
 
 from . import errors
 
+SOURCES = ("sklearn.digits", "sklearn.iris", "sklearn.wine", "sklearn.breast_cancer", "npz", "csv", "parquet")
 _SKLEARN = {
     "sklearn.digits": "load_digits",
     "sklearn.iris": "load_iris",

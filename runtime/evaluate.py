@@ -29,10 +29,11 @@ def _varying(runs: list[Run]) -> list[str]:
     return [a for a in axes if len({run["point"].get(a, 0) for run in runs}) > 1]
 
 
-def _by_condition(runs: list[Run]) -> dict[str, list[Run]]:
-    grouped: dict[str, list[Run]] = defaultdict(list)
+def _by_condition(runs: list[Run]) -> dict[tuple[str, int], list[Run]]:
+    """Runs compared with each other: same condition, and the same test examples (the same fold)."""
+    grouped: dict[tuple[str, int], list[Run]] = defaultdict(list)
     for run in runs:
-        grouped[run["condition"]].append(run)
+        grouped[(run["condition"], run["point"].get("fold", 0))].append(run)
     return dict(grouped)
 
 
@@ -48,7 +49,11 @@ def evaluate_metric(
         "test": _test,
         "cluster": _cluster,
     }[scope]
-    result = handler(metric, runs, arrays, seed)
+    result = (
+        handler(metric, runs, arrays, seed, groups)
+        if scope == "population"
+        else handler(metric, runs, arrays, seed)
+    )
     result.update({"metric": metric["name"], "label": metric["label"], "scope": scope})
     return result
 
@@ -135,11 +140,12 @@ def _matrix(name: str, params: dict, runs: list[Run], arrays) -> metrics.Pairwis
 def _pairwise(metric, runs, arrays, seed):
     varying = _varying(runs)
     per_condition = []
-    for condition, group in _by_condition(runs).items():
+    for (condition, fold), group in _by_condition(runs).items():
         result = _matrix(metric["name"], metric["params"], group, arrays)
         per_condition.append(
             {
                 "condition": condition,
+                "fold": fold,
                 "runs": [run_label(run, varying) for run in group],
                 "learners": [run["learner"] for run in group],
                 "matrix": result.matrix,
@@ -173,12 +179,16 @@ def _block_means(matrix: np.ndarray, learners: list[str]) -> list[dict]:
     return out
 
 
-def _population(metric, runs, arrays, seed):
+def _population(metric, runs, arrays, seed, groups):
     per_condition = []
-    for condition, group in _by_condition(runs).items():
+    reference = metric["params"].get("groups")
+    for (condition, fold), group in _by_condition(runs).items():
         failures = np.stack([arrays[r["node"]]["labels"] != arrays[r["node"]]["truth"] for r in group])
         result = metrics.homogenization(failures)
-        per_condition.append({"condition": condition, "runs": len(group), **result.__dict__})
+        entry = {"condition": condition, "fold": fold, "runs": len(group), **result.__dict__}
+        if reference:
+            entry["groups"] = metrics.group_homogenization(failures, groups(reference, fold))
+        per_condition.append(entry)
     return {"per_condition": per_condition}
 
 
@@ -247,10 +257,37 @@ def _cluster(metric, runs, arrays, seed):
     clean = [run for run in runs if run["condition"] == "clean"] or runs
     varying = _varying(clean)
     params = {"layer": "penultimate", "kernel": "linear", "threshold": 0.5, "k": 10}
-    matrix = _matrix(by, params, clean, arrays).matrix
+    clean = [run for run in clean if run["point"].get("fold", 0) == 0]  # runs on the same test examples
+    found = _matrix(by, params, clean, arrays)
+    matrix = found.matrix
     labels = [run_label(run, varying) for run in clean]
+    notes = list(found.undefined)
+    if np.isnan(matrix).any():
+        notes.append("undefined entries are taken as similarity 0 for clustering")
+        matrix = np.nan_to_num(matrix, nan=0.0)
     if p["method"] == "kmeans":
-        result = metrics.kmeans(np.nan_to_num(matrix, nan=0.0), p["k"], seed=seed)
+        result = metrics.kmeans(matrix, p["k"], seed=seed)
     else:
-        result = metrics.hierarchical(np.nan_to_num(matrix, nan=0.0), labels, p["method"])
-    return {"by": by, "runs": labels, "matrix": matrix, **result}
+        result = metrics.hierarchical(matrix, labels, p["method"])
+    return {"by": by, "runs": labels, "matrix": found.matrix, "notes": notes, **result}
+
+
+METRICS = frozenset(
+    set(metrics.task.SCALAR)
+    | {
+        "confusion",
+        "spread",
+        "agreement",
+        "cohen_kappa",
+        "error_consistency",
+        "agreement_when_wrong",
+        "cka",
+        "procrustes",
+        "mutual_knn",
+        "systemic_failure",
+        "mcnemar",
+        "ttest",
+        "wilcoxon",
+        "cluster",
+    }
+)

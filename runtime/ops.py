@@ -312,9 +312,15 @@ class Ops:
         for node in nodes:
             runs = node.params["runs"]
             arrays = {run["node"]: self.artifact(run["node"]).arrays for run in runs}
-            result = evaluate_metric(node.params["metric"], runs, arrays, self.seed)
+            result = evaluate_metric(node.params["metric"], runs, arrays, self.seed, self._group_values)
             out.append(Artifact({"result": _finite(result)}, {}))
         return out
+
+    def _group_values(self, reference: str, fold: int) -> np.ndarray:
+        dataset, name = reference.split(".")
+        load = next(n for n in self.graph.of_op("load") if n.name == dataset)
+        loaded = self.loaded(load.id)
+        return data.field(loaded, name, load.origin)[loaded.splits[fold].test]
 
     def _report(self, nodes: list[Node]) -> list[Artifact]:
         out = []

@@ -118,7 +118,7 @@ def check_device(requested: str, origin: str | None) -> str:
         if index >= torch.cuda.device_count():
             raise errors.RunError(
                 errors.DEVICE_UNAVAILABLE,
-                f"the spec asks for '{requested}'; this machine has {torch.cuda.device_count()} CUDA device(s)",
+                f"'{requested}' asked for; this machine has {torch.cuda.device_count()} CUDA device(s)",
                 f"use an index below {torch.cuda.device_count()}",
                 origin,
             )

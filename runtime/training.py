@@ -345,7 +345,7 @@ def train_one(
             if training["gradient_clip"]:
                 nn.utils.clip_grad_norm_(model.parameters(), training["gradient_clip"])
             optimizer.step()
-            loss_sum += float(loss) * len(index)
+            loss_sum += float(loss.detach()) * len(index)
             correct += int((logits.argmax(dim=1) == yb).sum())
         curves["loss"].append(loss_sum / n)
         curves["accuracy"].append(correct / n)
