@@ -38,8 +38,9 @@ def _by_condition(runs: list[Run]) -> dict[tuple[str, int], list[Run]]:
 
 
 def evaluate_metric(
-    metric: dict[str, Any], runs: list[Run], arrays: dict[str, dict], seed: int
+    metric: dict[str, Any], runs: list[Run], arrays: dict[str, dict], seed: int, groups=None
 ) -> dict[str, Any]:
+    """`groups(reference, fold)` gives a dataset field's values on the test examples of a fold."""
     scope = metric["scope"]
     handler = {
         "run": _per_run,
