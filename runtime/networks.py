@@ -41,13 +41,15 @@ class MLP(nn.Module):
 
 
 class CNN(nn.Module):
+    """Convolutions (each halving the resolution while it can), then the flattened feature maps."""
+
     def __init__(
         self, shape: tuple[int, ...], out: int, channels: list[int], kernel: int, dropout: float, dims: int
     ) -> None:
         super().__init__()
         conv, pool = (nn.Conv2d, nn.MaxPool2d) if dims == 2 else (nn.Conv1d, nn.MaxPool1d)
-        size = shape[1:] if dims == 2 else (shape[0],)
-        in_channels = 1 if dims == 2 else shape[1]
+        size = shape[-2:] if dims == 2 else (shape[0],)
+        in_channels = (shape[0] if len(shape) == 3 else 1) if dims == 2 else shape[1]
         layers: list[nn.Module] = []
         for width in channels:
             layers += [conv(in_channels, width, kernel, padding=kernel // 2), nn.ReLU()]
@@ -58,15 +60,15 @@ class CNN(nn.Module):
         self.dims = dims
         self.body = nn.Sequential(*layers)
         self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(in_channels, out)
-        self.features = in_channels
+        self.features = in_channels * math.prod(size)
+        self.out = nn.Linear(self.features, out)
 
     def forward(self, x):
         if self.dims == 1:
             x = x.transpose(1, 2)  # (n, T, F) -> (n, F, T)
         elif x.dim() == 3:
             x = x.unsqueeze(1)  # (n, H, W) -> (n, 1, H, W)
-        h = self.body(x).flatten(2).mean(dim=2)  # global average pooling
+        h = self.body(x).flatten(1)
         return self.out(self.dropout(h)), h
 
 

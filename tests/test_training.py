@@ -1,0 +1,169 @@
+"""Training: vectorised replicas equal one-at-a-time training; every architecture and fusion trains."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from homog.compiler.catalog import builtin_entries
+from homog.runtime import networks
+from homog.runtime.training import ReplicaMLP, TrainData, train_mlp_group, train_one
+
+
+def _learner(**training) -> dict:
+    defaults = {
+        "epochs": 4,
+        "batch_size": 32,
+        "optimizer": {"name": "adam", "params": {"lr": 1e-2, "weight_decay": 1e-4}},
+        "schedule": {"name": "cosine", "params": {"warmup": 1}},
+        "early_stopping": {
+            "name": "patience",
+            "params": {"epochs": 2, "min_delta": 0.0, "monitor": "val_loss"},
+        },
+        "gradient_clip": 1.0,
+        "mixed_precision": False,
+    }
+    return {
+        "kind": "model",
+        "backend": "torch",
+        "inputs": ["x"],
+        "arch": {"name": "mlp", "params": {"hidden": [16, 8], "dropout": 0.2, "activation": "relu"}},
+        "augment": {"x": [{"name": "gaussian_noise", "params": {"std": 0.1}}]},
+        "training": {**defaults, **training},
+    }
+
+
+def _data(n: int = 120, features: int = 6, classes: int = 3, device: str = "cpu") -> TrainData:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, features)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0.5).astype(np.int64)
+    return TrainData(
+        [torch.tensor(x, device=device)],
+        torch.tensor(y, device=device),
+        np.arange(0, 80),
+        np.arange(80, 100),
+        classes,
+        [(features,)],
+    )
+
+
+def test_vectorised_replicas_equal_one_at_a_time():
+    data, device = _data(), torch.device("cpu")
+    seeds = list(range(10))
+    together = train_mlp_group(_learner(), data, seeds, 1.0, 0.8, device)
+    for seed, replica in zip(seeds, together, strict=True):
+        (alone,) = train_mlp_group(_learner(), data, [seed], 1.0, 0.8, device)
+        assert replica.state.keys() == alone.state.keys()
+        for key in alone.state:
+            np.testing.assert_allclose(replica.state[key], alone.state[key], atol=1e-6, rtol=0)
+        np.testing.assert_allclose(replica.curves["loss"], alone.curves["loss"], atol=1e-6)
+        assert replica.epochs == alone.epochs
+
+
+def test_replicas_differ_by_seed_and_repeat_with_the_same_seed():
+    data, device = _data(), torch.device("cpu")
+    a, b = train_mlp_group(_learner(early_stopping=None), data, [1, 2], 1.0, 1.0, device)
+    again, _ = train_mlp_group(_learner(early_stopping=None), data, [1, 2], 1.0, 1.0, device)
+    assert not np.allclose(a.state["weight.0"], b.state["weight.0"])
+    np.testing.assert_array_equal(a.state["weight.0"], again.state["weight.0"])  # deterministic on CPU
+
+
+def test_replica_mlp_initialises_like_nn_linear():
+    model = ReplicaMLP([0, 1], 100, [50], 3, 0.0, "relu", torch.device("cpu"))
+    bound = 1 / np.sqrt(100)
+    weights = model.weights[0].detach().numpy()
+    assert weights.shape == (2, 100, 50)
+    assert np.abs(weights).max() <= bound and np.abs(weights).max() > 0.9 * bound
+
+
+def test_early_stopping_stops_and_keeps_the_best_weights():
+    data = _data()
+    learner = _learner(epochs=60, optimizer={"name": "sgd", "params": {"lr": 0.5, "momentum": 0.9,
+                       "weight_decay": 0.0, "nesterov": False}})  # fmt: skip
+    (replica,) = train_mlp_group(learner, data, [0], 1.0, 1.0, torch.device("cpu"))
+    assert replica.epochs < 60
+    losses = replica.curves["val_loss"]
+    assert len(losses) == replica.epochs
+
+
+SHAPES = {"image": (8, 8), "sequence": (5, 4), "vector": (6,)}
+
+
+def _shaped(kind: str, n: int = 64) -> TrainData:
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((n, *SHAPES[kind])).astype(np.float32)
+    y = (x.reshape(n, -1)[:, 0] > 0).astype(np.int64)
+    return TrainData([torch.tensor(x)], torch.tensor(y), np.arange(48), np.arange(48, 56), 2, [SHAPES[kind]])
+
+
+ARCHITECTURES = [(e.name, sorted(e.accepts)[0]) for e in builtin_entries()
+                 if e.kind == "architecture" and e.backend == "torch"]  # fmt: skip
+
+
+@pytest.mark.parametrize(("arch", "kind"), ARCHITECTURES)
+def test_every_torch_architecture_trains_and_repeats(arch, kind):
+    entry = next(e for e in builtin_entries() if e.kind == "architecture" and e.name == arch)
+    learner = _learner(epochs=2, early_stopping=None)
+    learner["arch"] = {"name": arch, "params": entry.params().model_dump()}
+    learner["augment"] = {"x": []}
+    first = train_one(learner, _shaped(kind), 3, 1.0, 1.0, torch.device("cpu"))
+    second = train_one(learner, _shaped(kind), 3, 1.0, 1.0, torch.device("cpu"))
+    assert first.epochs == 2 and first.parameters > 0
+    for key in first.state:
+        np.testing.assert_array_equal(first.state[key], second.state[key])
+
+
+FUSIONS = [e for e in builtin_entries() if e.kind == "fusion" and not e.late]
+
+
+@pytest.mark.parametrize("strategy", FUSIONS, ids=lambda e: e.name)
+def test_every_fusion_strategy_trains(strategy):
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((64, 5)).astype(np.float32)
+    b = rng.standard_normal((64, 3)).astype(np.float32)
+    y = ((a[:, 0] + b[:, 0]) > 0).astype(np.int64)
+    data = TrainData([torch.tensor(a), torch.tensor(b)], torch.tensor(y), np.arange(48), np.arange(0), 2,
+                     [(5,), (3,)])  # fmt: skip
+    learner = {
+        "kind": "fusion",
+        "inputs": ["a", "b"],
+        "strategy": {"name": strategy.name, "params": strategy.params().model_dump()},
+        "encoder": {"name": "mlp", "params": {"hidden": [8], "dropout": 0.0, "activation": "relu"}},
+        "head": {"name": "mlp", "params": {"hidden": [], "dropout": 0.0, "activation": "relu"}},
+        "augment": {"a": [], "b": []},
+        "training": _learner(epochs=2, early_stopping=None)["training"],
+    }
+    replica = train_one(learner, data, 0, 1.0, 1.0, torch.device("cpu"))
+    assert replica.epochs == 2 and np.isfinite(replica.curves["loss"]).all()
+
+
+def test_tensor_fusion_matches_the_papers_example():
+    product = networks.tensor_product([torch.tensor([[2.0, 3.0]]), torch.tensor([[5.0]])])
+    assert product.tolist() == [[1.0, 5.0, 2.0, 10.0, 3.0, 15.0]]
+
+
+def test_low_rank_fusion_has_the_papers_parameter_count():
+    dims, rank, out = [5, 3], 4, 7
+    fusion = networks.LowRank(dims, rank, out)
+    expected = rank * sum(d + 1 for d in dims) * out + rank + out
+    assert sum(p.numel() for p in fusion.parameters()) == expected
+
+
+def test_gated_unit_with_two_modalities_is_a_convex_combination():
+    gated = networks.Gated([4, 4], 3)
+    z = [torch.randn(5, 4), torch.randn(5, 4)]
+    h = torch.stack([torch.tanh(w(x)) for w, x in zip(gated.hidden, z, strict=True)], dim=1)
+    out = gated(z)
+    # Each output lies between the two modalities' hidden values, coordinate by coordinate.
+    low, high = h.min(dim=1).values, h.max(dim=1).values
+    assert torch.all(out >= low - 1e-6) and torch.all(out <= high + 1e-6)
+
+
+@pytest.mark.gpu
+def test_vectorised_replicas_on_cuda_match_one_at_a_time():
+    data, device = _data(device="cuda"), torch.device("cuda")
+    together = train_mlp_group(_learner(), data, [0, 1, 2], 1.0, 1.0, device)
+    (alone,) = train_mlp_group(_learner(), data, [1], 1.0, 1.0, device)
+    for key in alone.state:
+        np.testing.assert_allclose(together[1].state[key], alone.state[key], atol=1e-5, rtol=0)
