@@ -120,6 +120,8 @@ def cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
         )
     except RunError as error:
         reporter.report([error.diagnostic()])
+        if args.debug and error.__cause__ is not None:
+            traceback.print_exception(error.__cause__)
         return EXIT_SPEC
     except KeyboardInterrupt:
         print("interrupted: what finished is cached; run again to go on", file=sys.stderr)

@@ -14,7 +14,7 @@ import numpy as np
 
 from homog.compiler.graph import Graph, Node
 
-from . import data, sklearn_learners, transforms
+from . import data, errors, sklearn_learners, transforms
 from .cache import Artifact, Cache
 from .scheduler import Task
 
@@ -73,7 +73,19 @@ class Ops:
             todo = [node for node in task.nodes if not self.cache.has(node.id)]
             if not todo:
                 return
-            artifacts = getattr(self, f"_{todo[0].op}")(todo)
+            try:
+                artifacts = getattr(self, f"_{todo[0].op}")(todo)
+            except errors.RunError:
+                raise
+            except Exception as error:
+                node = todo[0]
+                raise errors.RunError(
+                    errors.NODE_FAILED,
+                    f"{node.op} '{node.name}' failed: {type(error).__name__}: {error}",
+                    "if the spec and the data look right, this is a bug in homogc: "
+                    "run again with --debug for the traceback, and report it",
+                    node.origin,
+                ) from error
             for node, artifact in zip(todo, artifacts, strict=True):
                 self.cache.store(node.id, artifact)
                 self._memory[node.id] = artifact

@@ -16,6 +16,7 @@ import pytest
 import homog.compiler  # noqa: F401  (registers the compiler's codes, when it has some)
 from homog.dsl import codes as _dsl_codes  # noqa: F401
 from homog.dsl.diagnostics import CODES
+from homog.runtime import errors as _runtime_codes  # noqa: F401
 
 from .conftest import run_cli
 
@@ -77,3 +78,34 @@ def test_vocabulary_section_is_written_from_the_registry():
         path.write_text(text[:start] + expected + text[end:])
         return
     assert text[start:end] == expected, "run: HOMOG_UPDATE_GOLDEN=1 python -m pytest tests/test_docs.py"
+
+
+RUN_EXAMPLE = re.compile(r"```homog-run\n(.*?)```", re.S)
+RUN_EXAMPLES = [
+    (code, match.group(1))
+    for code, (_, body) in sorted(documented.items())
+    if (match := RUN_EXAMPLE.search(body))
+]
+
+
+@pytest.mark.parametrize(("code", "spec"), RUN_EXAMPLES, ids=[code for code, _ in RUN_EXAMPLES])
+def test_each_documented_run_example_triggers_its_code(tmp_path, code, spec):
+    import torch
+
+    if code == "E310" and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    path = tmp_path / "example.homog"
+    path.write_text(spec)
+    result = run_cli(
+        "--format",
+        "json",
+        "run",
+        "--quiet",
+        "--cache",
+        str(tmp_path / "c"),
+        "--runs",
+        str(tmp_path / "r"),
+        str(path),
+    )
+    assert result.status == 1
+    assert f'"code": "{code}"' in result.stdout
