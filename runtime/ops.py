@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -43,6 +44,7 @@ class Ops:
         self.device_name = device
         self.seed = experiment_seed
         self._memory: OrderedDict[str, Artifact] = OrderedDict()
+        self._memory_lock = threading.Lock()  # tasks run in a pool of threads
         self._torch_device = None
 
     # -- plumbing -------------------------------------------------------------
@@ -56,13 +58,18 @@ class Ops:
         return self._torch_device
 
     def artifact(self, node_id: str) -> Artifact:
-        found = self._memory.get(node_id)
+        with self._memory_lock:
+            found = self._memory.get(node_id)
         if found is None:
             found = self.cache.load(node_id)
-            self._memory[node_id] = found
+            self._remember(node_id, found)
+        return found
+
+    def _remember(self, node_id: str, artifact: Artifact) -> None:
+        with self._memory_lock:
+            self._memory[node_id] = artifact
             while len(self._memory) > 256:
                 self._memory.popitem(last=False)
-        return found
 
     def execute(self, task: Task) -> None:
         """Compute the task's nodes that are not cached, under their locks, and store them."""
@@ -88,7 +95,7 @@ class Ops:
                 ) from error
             for node, artifact in zip(todo, artifacts, strict=True):
                 self.cache.store(node.id, artifact)
-                self._memory[node.id] = artifact
+                self._remember(node.id, artifact)
         finally:
             for lock in reversed(locks):
                 lock.__exit__(None, None, None)

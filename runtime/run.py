@@ -37,7 +37,7 @@ SMOKE_TREES = 10
 @dataclass
 class RunOptions:
     device: str | None = None
-    jobs: int = 1
+    jobs: int = max(1, os.cpu_count() or 1)
     smoke: bool = False
     explain: bool = False
     quiet: bool = False
@@ -200,7 +200,8 @@ def run_spec(
 def _configure_torch(jobs: int) -> None:
     import torch
 
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, jobs)))
+    # Torch tasks run one at a time (a lock per device), so each may use every core.
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 

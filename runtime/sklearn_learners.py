@@ -8,6 +8,7 @@ the estimator is still in memory from this run's `fit`.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -16,6 +17,7 @@ import numpy as np
 Call = dict[str, Any]
 _MEMORY: OrderedDict[str, Any] = OrderedDict()
 _MEMORY_SIZE = 64
+_LOCK = threading.Lock()
 
 
 def estimator(arch: Call, seed: int):
@@ -55,15 +57,17 @@ ESTIMATORS = frozenset(
 
 def fit(key: str, arch: Call, x: np.ndarray, y: np.ndarray, seed: int):
     model = estimator(arch, seed).fit(x.reshape(len(x), -1), y)
-    _MEMORY[key] = model
-    _MEMORY.move_to_end(key)
-    while len(_MEMORY) > _MEMORY_SIZE:
-        _MEMORY.popitem(last=False)
+    with _LOCK:
+        _MEMORY[key] = model
+        _MEMORY.move_to_end(key)
+        while len(_MEMORY) > _MEMORY_SIZE:
+            _MEMORY.popitem(last=False)
     return model
 
 
 def fitted(key: str, arch: Call, x: np.ndarray, y: np.ndarray, seed: int):
-    model = _MEMORY.get(key)
+    with _LOCK:
+        model = _MEMORY.get(key)
     return model if model is not None else fit(key, arch, x, y, seed)
 
 
