@@ -24,6 +24,9 @@ class Declared:
     data: Schema | None = None  # validated attributes; None until validated, or when invalid
     nested: list[Declared] = field(default_factory=list)
     entries: list[Invocation] = field(default_factory=list)  # bare entries, as in metrics
+    # condition blocks: modality -> test-time shift, and another dataset to test on (a domain shift)
+    shifts: dict[str, Invocation] = field(default_factory=dict)
+    domain: Any = None
 
     @property
     def span(self) -> Span:

@@ -74,6 +74,7 @@ class LearnerIR(IR):
 class ConditionIR(IR):
     name: str
     shifts: dict[str, CallIR]  # modality -> the shift applied at test time
+    dataset: str | None = None  # test on every example of this dataset instead (a domain shift)
 
 
 class MetricIR(IR):
@@ -89,6 +90,9 @@ class PointIR(IR):
     width: float
     data_fraction: float
     fold: int = 0  # which fold of a k-fold split; 0 for a holdout
+    lr: float | None = None  # the optimizer's, when swept
+    epochs: int | None = None  # the training block's, when swept
+    depth: int | None = None  # the architecture's, when swept
 
 
 class ReportIR(IR):

@@ -18,8 +18,10 @@ from .context import Context
 from .graph import Graph
 from .hashing import NotHashable
 from .ir import ExperimentIR, LearnerIR, PointIR
+from .passes.sweeps import NETWORK_AXES
 
 CPU = {"backend": "numpy", "device": "cpu"}
+POINT_AXES = ("seed", "width", "data_fraction", "lr", "epochs", "depth", "fold")
 
 
 def lower(ctx: Context) -> None:
@@ -64,18 +66,16 @@ def lower_ir(ir: ExperimentIR, origins: dict[str, str] | None = None, smoke_rows
         for m in ir.modalities
     }
     modalities = {m.name: m for m in ir.modalities}
-    varying = [
-        axis for axis in ("seed", "width", "data_fraction") if len({getattr(p, axis) for p in ir.sweep}) > 1
-    ]
+    varying = [axis for axis in POINT_AXES if len({getattr(p, axis) for p in ir.sweep}) > 1]
     predictions: dict[tuple[str, int, str], str] = {}
     fits: list[str] = []
     fits_of: dict[tuple[str, int], str] = {}
     for learner in _in_dependency_order(ir.learners):
         origin = origins.get(learner.name)
         # Widths scale networks only: a forest's name should not claim a width.
-        shown = varying if learner.backend != "sklearn" else [a for a in varying if a != "width"]
+        shown = varying if learner.backend != "sklearn" else [a for a in varying if a not in NETWORK_AXES]
         for index, point in enumerate(ir.sweep):
-            label = _point_label(point, shown)
+            label = point_label(point.model_dump(), shown)
             if learner.backend == "late":
                 for condition in ir.conditions:
                     deps = [predictions[(name, index, condition.name)] for name in learner.inputs]
@@ -111,12 +111,17 @@ def lower_ir(ir: ExperimentIR, origins: dict[str, str] | None = None, smoke_rows
             fits_of[(learner.name, index)] = fit
             for condition in ir.conditions:
                 shifts = {m: s.model_dump() for m, s in condition.shifts.items() if m in learner.inputs}
-                applied = condition.name if shifts else "clean"
+                applied = condition.name if shifts or condition.dataset else "clean"
+                params = {"condition": applied, "shifts": shifts, "representations": learner.representations}
+                deps = [fit, *input_views]
+                if condition.dataset:  # test on another dataset, through the same fitted transforms
+                    params["domain"] = condition.dataset
+                    deps.append(loads[condition.dataset])
                 predictions[(learner.name, index, condition.name)] = graph.add(
                     "predict",
                     f"{learner.name} {label} {applied}".replace("  ", " "),
-                    {"condition": applied, "shifts": shifts, "representations": learner.representations},
-                    [fit, *input_views],
+                    params,
+                    deps,
                     resources,
                     origin,
                 )
@@ -159,13 +164,14 @@ def _fit_params(learner: LearnerIR, point: PointIR, modalities) -> dict[str, Any
     params["augment"] = {name: [a.model_dump() for a in modalities[name].augment] for name in learner.inputs}
     params["point"] = point.model_dump()
     if learner.backend == "sklearn":
-        del params["point"]["width"]  # widths scale networks; a forest is the same forest
+        for axis in NETWORK_AXES:  # widths, depths and epochs shape networks; a forest is the same forest
+            del params["point"][axis]
     return params
 
 
-def _point_label(point: PointIR, varying: list[str]) -> str:
-    names = {"seed": "seed", "width": "width", "data_fraction": "data", "fold": "fold"}
-    return " ".join(f"{names[axis]}={getattr(point, axis):g}" for axis in varying)
+def point_label(point: dict, varying: list[str]) -> str:
+    """`seed=1 width=2`: the axes that vary across the sweep, as node and run names show them."""
+    return " ".join(f"{'data' if axis == 'data_fraction' else axis}={point[axis]:g}" for axis in varying)
 
 
 def _in_dependency_order(learners: list[LearnerIR]) -> list[LearnerIR]:

@@ -13,20 +13,19 @@ from typing import Any
 
 import numpy as np
 
+from homog.compiler.lower import POINT_AXES, point_label
+
 from . import metrics
 
 Run = dict[str, Any]
 
 
 def run_label(run: Run, varying: list[str]) -> str:
-    names = {"seed": "seed", "width": "width", "data_fraction": "data", "fold": "fold"}
-    point = " ".join(f"{names[a]}={run['point'][a]:g}" for a in varying)
-    return f"{run['learner']} {point}".strip()
+    return f"{run['learner']} {point_label(run['point'], varying)}".strip()
 
 
 def _varying(runs: list[Run]) -> list[str]:
-    axes = ("seed", "width", "data_fraction", "fold")
-    return [a for a in axes if len({run["point"].get(a, 0) for run in runs}) > 1]
+    return [a for a in POINT_AXES if len({run["point"].get(a) for run in runs}) > 1]
 
 
 def _by_condition(runs: list[Run]) -> dict[tuple[str, int], list[Run]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -34,6 +35,34 @@ def group_key(node: Node) -> str | None:
     point = {k: v for k, v in params["point"].items() if k != "seed"}
     rest = {k: v for k, v in params.items() if k != "point"}
     return json.dumps([rest, point, list(node.deps)], sort_keys=True)
+
+
+def with_point(params: dict[str, Any]) -> dict[str, Any]:
+    """A fit's learner with the swept learning rate, epochs and depth of its point applied."""
+    point = params["point"]
+    if params["backend"] != "torch" or not any(point.get(k) for k in ("lr", "epochs", "depth")):
+        return params
+    learner = copy.deepcopy(params)
+    if point.get("lr"):
+        learner["training"]["optimizer"]["params"]["lr"] = point["lr"]
+    if point.get("epochs"):
+        learner["training"]["epochs"] = point["epochs"]
+    if point.get("depth"):
+        key = "arch" if learner["kind"] == "model" else "encoder"
+        learner[key] = deepened(learner[key], point["depth"])
+    return learner
+
+
+def deepened(arch: dict[str, Any], depth: int) -> dict[str, Any]:
+    """An architecture with `depth` hidden layers: the list of sizes cut, or its last size repeated."""
+    params = dict(arch["params"])
+    for key in ("hidden", "channels"):
+        if isinstance(params.get(key), list):
+            sizes = params[key] or [128]
+            params[key] = sizes[:depth] + [sizes[-1]] * max(0, depth - len(sizes))
+            return {**arch, "params": params}
+    params["layers"] = depth  # recurrent networks and transformers
+    return {**arch, "params": params}
 
 
 class Ops:
@@ -139,7 +168,7 @@ class Ops:
     # -- learners -------------------------------------------------------------
 
     def _fit(self, nodes: list[Node]) -> list[Artifact]:
-        params = nodes[0].params
+        params = with_point(nodes[0].params)
         point = params["point"]
         inputs, loaded = self._inputs(nodes[0], point.get("fold", 0))
         split = loaded.splits[point.get("fold", 0)]
@@ -221,6 +250,7 @@ class Ops:
         """Probabilities and requested layers of a trained learner on `inputs`."""
         params = fit.params
         classes = len(loaded.classes)
+        params = with_point(params)
         if params["backend"] == "sklearn":
             point = params["point"]
             split = loaded.splits[point.get("fold", 0)]
@@ -248,11 +278,43 @@ class Ops:
         found = {"penultimate": features.float().cpu().numpy(), "logits": logits.float().cpu().numpy()}
         return probabilities, {k: v for k, v in found.items() if k in layers}
 
+    def _domain_inputs(self, fit: Node, domain: str, fold: int) -> tuple[list[np.ndarray], np.ndarray]:
+        """Every example of another dataset, through transforms fitted on this training split."""
+        other = self.loaded(next(n for n in self.graph.of_op("load") if n.name == domain).id)
+        inputs = []
+        for view_id in fit.deps:
+            view = self._node(view_id)
+            own = self.loaded(view.deps[0])
+            values = np.concatenate(
+                [
+                    data.field(own, view.params["field"], view.origin),
+                    data.field(other, view.params["field"], view.origin),
+                ]
+            )
+            transformed = transforms.apply_transforms(
+                values, view.params["transforms"], own.splits[fold].train
+            )
+            inputs.append(transformed[len(own.labels) :])
+        names = [own.classes.index(c) if c in own.classes else -1 for c in other.classes]
+        if -1 in names:
+            unknown = [c for c in other.classes if c not in own.classes]
+            raise errors.RunError(
+                errors.DATA_FIELD_MISSING,
+                f"dataset '{domain}' has classes the learners never saw: {unknown}",
+                "a domain shift needs the same classes",
+                self._node(fit.deps[0]).origin,
+            )
+        return inputs, np.array(names)[other.labels]
+
     def _predict_one(self, node: Node) -> Artifact:
         fit = self._node(node.deps[0])
         fold = fit.params["point"].get("fold", 0)
         inputs, loaded = self._inputs(fit, fold)
         test = loaded.splits[fold].test
+        truth = loaded.labels[test]
+        if node.params.get("domain"):
+            inputs, truth = self._domain_inputs(fit, node.params["domain"], fold)
+            test = np.arange(len(truth))
         shifted = []
         for name, x in zip(fit.params["inputs"], inputs, strict=True):
             x = x[test]
@@ -264,7 +326,7 @@ class Ops:
         arrays = {
             "probabilities": probabilities,
             "labels": probabilities.argmax(axis=1),
-            "truth": loaded.labels[test],
+            "truth": truth,
         }
         arrays.update({f"layer.{k}": v for k, v in layers.items()})
         return Artifact({"condition": node.params["condition"], "examples": len(test)}, arrays)

@@ -69,7 +69,9 @@ def test_defaults_are_filled_in():
     assert ir.report.path == "reports/t.html" and ir.report.title == "t"
     assert [c.name for c in ir.conditions] == ["clean"]
     # Without a sweep, each learner runs once with the experiment's seed.
-    assert [p.model_dump() for p in ir.sweep] == [{"seed": 7, "width": 1.0, "data_fraction": 1.0, "fold": 0}]
+    assert [p.model_dump() for p in ir.sweep] == [
+        {"seed": 7, "width": 1.0, "data_fraction": 1.0, "fold": 0, "lr": None, "epochs": None, "depth": None}
+    ]
 
 
 def test_a_learner_train_block_overrides_the_shared_one_key_by_key():

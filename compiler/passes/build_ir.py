@@ -156,9 +156,9 @@ def _conditions(ctx: Context) -> list[ConditionIR]:
     named = []
     for evaluate in ctx.of_kind("evaluate"):
         for condition in evaluate.nested:
-            extra = condition.data.model_extra or {}
-            shifts = {key: _call(ctx, value) for key, value in sorted(extra.items())}
-            named.append(ConditionIR(name=condition.name, shifts=shifts))
+            shifts = {key: _call(ctx, value) for key, value in sorted(condition.shifts.items())}
+            domain = condition.domain.name if condition.domain is not None else None
+            named.append(ConditionIR(name=condition.name, shifts=shifts, dataset=domain))
     return conditions + sorted(named, key=lambda c: c.name)
 
 

@@ -17,7 +17,7 @@ from .. import codes
 from ..context import Call, Context, Declared
 from ..fields import Registry, Schema
 from ..validation import validate
-from ..values import Invocation
+from ..values import Invocation, Symbol, describe
 
 
 def check_invocations(ctx: Context) -> None:
@@ -26,12 +26,42 @@ def check_invocations(ctx: Context) -> None:
             for invocation in declared.entries:
                 _check(ctx, invocation, "metric")
         elif declared.kind == "condition" and declared.data is not None:
-            for value in (declared.data.model_extra or {}).values():
-                if isinstance(value, Invocation):
-                    _check(ctx, value, "condition")
+            _condition_members(ctx, declared)
         elif declared.data is not None:
             for invocation, kind in _marked_invocations(declared.data):
                 _check(ctx, invocation, kind)
+
+
+def _condition_members(ctx: Context, condition: Declared) -> None:
+    """`MODALITY = shift(...)` members, and `dataset = NAME` for a domain shift."""
+    for member in condition.block.members:
+        key = getattr(member, "key", None)
+        if key is None:
+            continue
+        value = condition.data.model_extra[key.text]
+        if key.text == "dataset":
+            if isinstance(value, Symbol):
+                condition.domain = value
+            else:
+                ctx.report(
+                    codes.WRONG_TYPE,
+                    f"'dataset' in a condition names a dataset to test on, not {describe(value)}",
+                    member.value.span,
+                    hint="write dataset = NAME, naming a declared dataset with the same fields",
+                )
+            continue
+        if isinstance(value, Symbol):
+            value = Invocation.of_symbol(value)
+        if not isinstance(value, Invocation):
+            ctx.report(
+                codes.WRONG_TYPE,
+                f"'{key.text}' in a condition expects a shift, not {describe(value)}",
+                member.value.span,
+                hint="write a condition such as gaussian_noise(std = 0.5), occlusion(size = 3) or drop",
+            )
+            continue
+        condition.shifts[key.text] = value
+        _check(ctx, value, "condition")
 
 
 def _walk(blocks: list[Declared]):

@@ -102,9 +102,10 @@ def _field(ctx: Context, symbol: Symbol) -> None:
 def _condition_keys(ctx: Context, condition: Declared) -> None:
     for member in condition.block.members:
         key = getattr(member, "key", None)
-        if key is not None:
-            symbol = Symbol(key.text, key.span)
-            _lookup(ctx, symbol, ("modality",))
+        if key is not None and key.text != "dataset":
+            _lookup(ctx, Symbol(key.text, key.span), ("modality",))
+    if condition.domain is not None:
+        _lookup(ctx, condition.domain, ("dataset",))
 
 
 def _metric_references(ctx: Context, call) -> None:

@@ -12,6 +12,7 @@ experiment's seed, full width and all the training data.
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from typing import Any
 
 from homog.dsl.diagnostics import did_you_mean
@@ -20,14 +21,40 @@ from homog.dsl.syntax import Attribute, Call, ListValue, Range, Span
 from .. import codes
 from ..context import Context
 
-AXES = ("seed", "width", "data_fraction")
+
+@dataclass(frozen=True)
+class Axis:
+    integer: bool
+    low: float  # values must be above it (or equal, when `inclusive`)
+    inclusive: bool
+    high: float | None  # values must be at most `high`
+    meaning: str
+
+
+AXES = {
+    "seed": Axis(True, 0, True, None, "the seed of initial weights, batch order and dropout"),
+    "width": Axis(False, 0, False, None, "multiplies every hidden size of a network"),
+    "data_fraction": Axis(False, 0, False, 1.0, "the fraction of the training split used"),
+    "lr": Axis(False, 0, False, None, "the learning rate of a network's optimizer"),
+    "epochs": Axis(True, 1, True, None, "a network's training epochs"),
+    "depth": Axis(True, 1, True, None, "a network's number of hidden layers"),
+}
+# Axes that only networks have: a scikit-learn learner is the same at every value.
+NETWORK_AXES = ("width", "lr", "epochs", "depth")
 RUN_SCOPES_NEEDING_TWO = ("across", "pairwise", "population", "cluster")
 
 
 def expand_sweeps(ctx: Context) -> None:
     experiment = ctx.one("experiment")
     base_seed = experiment.data.seed if experiment and experiment.data else 0
-    defaults = {"seed": base_seed, "width": 1.0, "data_fraction": 1.0}
+    defaults = {
+        "seed": base_seed,
+        "width": 1.0,
+        "data_fraction": 1.0,
+        "lr": None,
+        "epochs": None,
+        "depth": None,
+    }
     groups: list[list[dict[str, Any]]] = []
     sweep = ctx.one("sweep")
     if sweep is not None:
@@ -88,9 +115,7 @@ def _axis_hint(name: str) -> str:
     close = did_you_mean(name, AXES)
     if close is not None:
         return f"did you mean '{close}'?"
-    return (
-        "the axes are seed, width and data_fraction; pair axes as in scale = zip(width = [...], seed = [...])"
-    )
+    return "the axes are " + ", ".join(AXES) + "; pair axes as in scale = zip(width = [...], seed = [...])"
 
 
 def _zip(ctx: Context, member: Attribute) -> list[dict[str, Any]] | None:
@@ -175,32 +200,26 @@ def _axis_values(ctx: Context, axis: str, value, warn_single: bool = True) -> li
             value.span,
             hint="add values, or set it once elsewhere",
         )
-    if axis == "seed":
-        return values
-    return [float(v) for v in values]
+    return values if AXES[axis].integer else [float(v) for v in values]
 
 
-def _check_value(axis: str, value: Any):
+def _check_value(name: str, value: Any):
+    axis = AXES[name]
     numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if axis == "seed":
-        if not isinstance(value, int) or isinstance(value, bool):
-            return codes.WRONG_TYPE, f"a seed must be an integer, not {value!r}", "write whole numbers"
-        if value < 0:
-            return codes.OUT_OF_RANGE, f"a seed must be at least 0, not {value}", "use seeds 0 and above"
-        return None
+    if axis.integer and not (isinstance(value, int) and numeric):
+        return codes.WRONG_TYPE, f"'{name}' values must be integers, not {value!r}", "write whole numbers"
     if not numeric:
-        return codes.WRONG_TYPE, f"'{axis}' values must be numbers, not {value!r}", "write numbers"
-    if axis == "width" and value <= 0:
+        return codes.WRONG_TYPE, f"'{name}' values must be numbers, not {value!r}", "write numbers"
+    too_low = value < axis.low if axis.inclusive else value <= axis.low
+    too_high = axis.high is not None and value > axis.high
+    if too_low or too_high:
+        bounds = f"{'at least' if axis.inclusive else 'greater than'} {axis.low:g}"
+        if axis.high is not None:
+            bounds += f" and at most {axis.high:g}"
         return (
             codes.OUT_OF_RANGE,
-            f"a width must be greater than 0, not {value:g}",
-            "widths multiply hidden sizes",
-        )
-    if axis == "data_fraction" and not 0 < value <= 1:
-        return (
-            codes.OUT_OF_RANGE,
-            f"a data fraction must be in (0, 1], not {value:g}",
-            "use fractions such as 0.5",
+            f"'{name}' values must be {bounds}, not {value:g}",
+            f"'{name}' is {axis.meaning}",
         )
     return None
 

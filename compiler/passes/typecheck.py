@@ -241,16 +241,34 @@ def _find_cycle(node: str, edges: dict[str, list[Declared]], path: list[str]) ->
 def _conditions(ctx: Context) -> None:
     for evaluate in ctx.of_kind("evaluate"):
         for condition in evaluate.nested:
-            if condition.data is None:
-                continue
-            for member in condition.block.members:
-                key = getattr(member, "key", None)
-                if key is None:
-                    continue
-                invocation = (condition.data.model_extra or {}).get(key.text)
-                modality = ctx.names.get(key.text)
-                if modality is not None and modality.kind == "modality" and invocation is not None:
+            for name, invocation in condition.shifts.items():
+                modality = ctx.names.get(name)
+                if modality is not None and modality.kind == "modality":
                     _accepts(ctx, invocation, modality, "condition")
+            target = ctx.references.get(id(condition.domain)) if condition.domain is not None else None
+            if target is not None:
+                _domain_fields(ctx, condition, target)
+
+
+def _domain_fields(ctx: Context, condition: Declared, dataset: Declared) -> None:
+    """A domain shift tests every learner on the other dataset: it needs every field the modalities view."""
+    source = ctx.call(dataset.data.source) if dataset.data else None
+    fields = source.entry.fields if source else None
+    if fields is None:
+        return  # a file: the runtime checks its fields before training
+    for modality in ctx.of_kind("modality"):
+        if modality.data is None or len(modality.data.from_.parts) != 2:
+            continue
+        field_name = modality.data.from_.parts[1]
+        if field_name not in fields:
+            ctx.report(
+                codes.UNKNOWN_FIELD,
+                f"condition '{condition.name}' tests on '{dataset.name}', which has no field '{field_name}' "
+                f"(viewed by modality '{modality.name}')",
+                condition.domain.span,
+                hint="a domain shift needs a dataset with the same fields",
+            )
+            return
 
 
 def learner_representations(ctx: Context, learner: Declared) -> tuple[str, ...]:
@@ -306,6 +324,8 @@ def _unused(ctx: Context) -> None:
             used.update(s.name for s in data.inputs)
         elif declared.kind == "modality" and len(data.from_.parts) == 2:
             used.add(data.from_.parts[0])
+        elif declared.kind == "evaluate":
+            used.update(c.domain.name for c in declared.nested if c.domain is not None)
     for declared in ctx.of_kind("modality") + ctx.of_kind("dataset"):
         if declared.name not in used:
             code = codes.UNUSED_MODALITY if declared.kind == "modality" else codes.UNUSED_DATASET
