@@ -411,6 +411,7 @@ class TTest(Comparison):
 
 class Cluster(Schema):
     by: Ref | None = None
+    level: choice("runs", "learners") = "runs"
     method: choice("average", "complete", "ward", "kmeans") = "average"
     k: int | choice("auto") = "auto"
 

@@ -78,10 +78,12 @@ def _per_run(metric, runs, arrays, seed):
     result: dict[str, Any] = {"per_run": per_run}
     if metric["name"] in metrics.task.SCALAR:
         result["summary"] = _summaries(per_run, seed)
+        result["by_axis"] = _by_axis(per_run, seed)
     return result
 
 
 def _summaries(per_run: list[dict], seed: int) -> list[dict]:
+    """Mean, spread and interval per learner and condition, over the runs' seeds and other axes."""
     groups: dict[tuple[str, str], list[float]] = defaultdict(list)
     for row in per_run:
         groups[(row["learner"], row["condition"])].append(row["value"])
@@ -89,6 +91,27 @@ def _summaries(per_run: list[dict], seed: int) -> list[dict]:
         {"learner": learner, "condition": condition, **metrics.describe(np.array(values), seed=seed)}
         for (learner, condition), values in sorted(groups.items())
     ]
+
+
+def _by_axis(per_run: list[dict], seed: int) -> list[dict]:
+    """The same, at each value of each swept axis other than the seed: a score against scale."""
+    axes = [a for a in _varying([{"point": row["point"]} for row in per_run]) if a != "seed"]
+    out = []
+    for axis in axes:
+        groups: dict[tuple[str, str, float], list[float]] = defaultdict(list)
+        for row in per_run:
+            groups[(row["learner"], row["condition"], row["point"][axis])].append(row["value"])
+        for (learner, condition, value), values in sorted(groups.items()):
+            out.append(
+                {
+                    "axis": axis,
+                    "value": value,
+                    "learner": learner,
+                    "condition": condition,
+                    **metrics.describe(np.array(values), seed=seed),
+                }
+            )
+    return out
 
 
 def _across(metric, runs, arrays, seed):
@@ -129,9 +152,9 @@ def _matrix(name: str, params: dict, runs: list[Run], arrays) -> metrics.Pairwis
             return metrics.PairwiseResult(metrics.linear_cka_matrix(layers))
         if params["kernel"] == "rbf":
             return metrics.PairwiseResult(metrics.rbf_cka_matrix(layers, params["threshold"]))
-        return metrics.PairwiseResult(metrics.pairwise(layers, metrics.debiased_linear_cka))
+        return metrics.PairwiseResult(metrics.debiased_linear_cka_matrix(layers))
     if name == "procrustes":
-        return metrics.PairwiseResult(metrics.pairwise(layers, metrics.procrustes_angle))
+        return metrics.PairwiseResult(metrics.procrustes_matrix(layers))
     if name == "mutual_knn":
         return metrics.PairwiseResult(metrics.mutual_knn_matrix(layers, min(params["k"], len(truth) - 1)))
     raise KeyError(name)
@@ -262,6 +285,12 @@ def _cluster(metric, runs, arrays, seed):
     matrix = found.matrix
     labels = [run_label(run, varying) for run in clean]
     notes = list(found.undefined)
+    if p.get("level") == "learners":  # one item per learner: the mean similarity of their runs
+        blocks = _block_means(matrix, [run["learner"] for run in clean])
+        labels = sorted({run["learner"] for run in clean})
+        means = {(b["a"], b["b"]): b["mean"] for b in blocks}
+        matrix = np.array([[means.get((a, b), means.get((b, a))) or 0.0 for b in labels] for a in labels])
+        np.fill_diagonal(matrix, 1.0)
     if np.isnan(matrix).any():
         notes.append("undefined entries are taken as similarity 0 for clustering")
         matrix = np.nan_to_num(matrix, nan=0.0)
@@ -269,7 +298,7 @@ def _cluster(metric, runs, arrays, seed):
         result = metrics.kmeans(matrix, p["k"], seed=seed)
     else:
         result = metrics.hierarchical(matrix, labels, p["method"])
-    return {"by": by, "runs": labels, "matrix": found.matrix, "notes": notes, **result}
+    return {"by": by, "items": labels, "matrix": matrix, "notes": notes, **result}
 
 
 METRICS = frozenset(

@@ -258,3 +258,29 @@ def test_task_scores_match_scikit_learn():
     assert metrics.score("log_loss", {}, truth, probabilities) == pytest.approx(
         log_loss(truth, probabilities)
     )
+
+
+def test_chi_square_on_a_contingency_table():
+    table = np.array([[10, 20], [30, 15]])
+    result = metrics.chi_square(table)
+    expected = stats.chi2_contingency(table)
+    assert result == {
+        "statistic": pytest.approx(expected.statistic),
+        "p": pytest.approx(expected.pvalue),
+        "dof": 1,
+    }
+    # By hand, without Yates' correction on a table whose rows and columns are independent: 0.
+    assert metrics.chi_square(np.array([[10, 20], [20, 40]]))["statistic"] == pytest.approx(0.0)
+
+
+def test_batched_matrices_equal_the_per_pair_functions():
+    rng = np.random.default_rng(9)
+    runs = [rng.standard_normal((40, p)) + rng.standard_normal((1, p)) for p in (6, 6, 4)]
+    np.testing.assert_allclose(
+        metrics.debiased_linear_cka_matrix(runs),
+        metrics.pairwise(runs, metrics.debiased_linear_cka),
+        rtol=1e-10,
+    )
+    np.testing.assert_allclose(
+        metrics.procrustes_matrix(runs), metrics.pairwise(runs, metrics.procrustes_angle), atol=1e-7
+    )

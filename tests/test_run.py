@@ -262,13 +262,22 @@ def test_swept_hyper_parameters_and_a_domain_shift(tmp_path):
     np.savez(tmp_path / "noisy.npz", image=(digits.images + noise).astype("float32"), target=digits.target)
     spec = tmp_path / "axes.homog"
     spec.write_text(
-        SPEC.replace("sweep {\n  seed = 0..2\n}", "sweep {\n  seed   = 0..1\n  depth  = [1, 2]\n  epochs = [1, 2]\n}")
+        SPEC.replace(
+            "sweep {\n  seed = 0..2\n}", "sweep {\n  seed   = 0..1\n  depth  = [1, 2]\n  epochs = [1, 2]\n}"
+        )
         .replace("model cnn {\n  input = pixels\n  arch  = cnn(channels = [4])\n}\n", "")
-        .replace("modality pixels {\n  from      = digits.image\n  type      = image\n"
-                 "  transform = [standardize]\n}\n", "")
-        .replace("dataset digits {", 'dataset noisy {\n  source = npz("noisy.npz", label = "target")\n}\n\n'
-                 "dataset digits {")
-        .replace("  condition noisy {", "  condition shifted {\n    dataset = noisy\n  }\n\n  condition noisy {")
+        .replace(
+            "modality pixels {\n  from      = digits.image\n  type      = image\n"
+            "  transform = [standardize]\n}\n",
+            "",
+        )
+        .replace(
+            "dataset digits {",
+            'dataset noisy {\n  source = npz("noisy.npz", label = "target")\n}\n\ndataset digits {',
+        )
+        .replace(
+            "  condition noisy {", "  condition shifted {\n    dataset = noisy\n  }\n\n  condition noisy {"
+        )
     )
     result = _homogc(tmp_path, "run", "--quiet", spec.name)
     assert result.returncode == 0, result.stderr
@@ -276,7 +285,9 @@ def test_swept_hyper_parameters_and_a_domain_shift(tmp_path):
     fits = results["fits"]
     assert fits["mlp seed=0 epochs=1 depth=1"]["epochs"] == 1
     assert fits["mlp seed=0 epochs=2 depth=2"]["epochs"] == 2
-    assert fits["mlp seed=0 epochs=1 depth=2"]["parameters"] > fits["mlp seed=0 epochs=1 depth=1"]["parameters"]
+    assert (
+        fits["mlp seed=0 epochs=1 depth=2"]["parameters"] > fits["mlp seed=0 epochs=1 depth=1"]["parameters"]
+    )
     assert "linear seed=0" in fits  # a scikit-learn learner is the same at every depth and epoch count
     accuracy = {(r["learner"], r["condition"]): r["mean"] for r in results["metrics"]["accuracy"]["summary"]}
     assert accuracy[("linear", "shifted")] < accuracy[("linear", "clean")] - 0.2

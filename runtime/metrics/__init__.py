@@ -13,12 +13,14 @@ from .cluster import hierarchical, kmeans
 from .population import Homogenization, group_homogenization, homogenization, poisson_binomial
 from .similarity import (
     debiased_linear_cka,
+    debiased_linear_cka_matrix,
     linear_cka,
     linear_cka_matrix,
     mutual_knn,
     mutual_knn_matrix,
     pairwise,
     procrustes_angle,
+    procrustes_matrix,
     rbf_cka,
     rbf_cka_matrix,
 )
@@ -36,6 +38,7 @@ __all__ = [
     "chi_square",
     "cohen_kappa",
     "debiased_linear_cka",
+    "debiased_linear_cka_matrix",
     "describe",
     "error_consistency",
     "group_homogenization",
@@ -52,6 +55,7 @@ __all__ = [
     "pairwise",
     "poisson_binomial",
     "procrustes_angle",
+    "procrustes_matrix",
     "rbf_cka",
     "rbf_cka_matrix",
     "score",

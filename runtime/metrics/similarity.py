@@ -29,15 +29,8 @@ def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
     return float(cross / (np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y)))
 
 
-def linear_cka_matrix(representations: list[np.ndarray]) -> np.ndarray:
-    """All-pairs linear CKA: centre every run once, then one matrix product over all their features.
-
-    With Z = [X_1, ..., X_m] (n x sum p), the block (i, j) of Z^T Z is X_i^T X_j, so
-    every numerator and normaliser of CKA is a Frobenius norm of one block.
-    """
-    centred = [_centre(x) for x in representations]
-    for x in centred:
-        _check_not_constant(x, "linear CKA")
+def _cross_norms(centred: list[np.ndarray]) -> np.ndarray:
+    """||X_i^T X_j||_F^2 for all pairs, from one product: block (i, j) of Z^T Z is X_i^T X_j."""
     bounds = np.cumsum([0] + [x.shape[1] for x in centred])
     z = np.concatenate(centred, axis=1)
     gram = z.T @ z
@@ -47,8 +40,33 @@ def linear_cka_matrix(representations: list[np.ndarray]) -> np.ndarray:
         for j in range(i, m):
             block = gram[bounds[i] : bounds[i + 1], bounds[j] : bounds[j + 1]]
             squared[i, j] = squared[j, i] = np.sum(block * block)
+    return squared
+
+
+def linear_cka_matrix(representations: list[np.ndarray]) -> np.ndarray:
+    """All-pairs linear CKA: centre every run once, then one matrix product over all their features."""
+    centred = [_centre(x) for x in representations]
+    for x in centred:
+        _check_not_constant(x, "linear CKA")
+    squared = _cross_norms(centred)
     norms = np.sqrt(np.diag(squared))
     return squared / np.outer(norms, norms)
+
+
+def debiased_linear_cka_matrix(representations: list[np.ndarray]) -> np.ndarray:
+    """All-pairs debiased linear CKA, from the same single product as the linear form."""
+    n = len(representations[0])
+    if n < 4:
+        raise ValueError(f"debiased CKA needs at least 4 examples, not {n}")
+    centred = [_centre(x) for x in representations]
+    for x in centred:
+        _check_not_constant(x, "debiased CKA")
+    squared = _cross_norms(centred)
+    rows = np.stack([np.einsum("ij,ij->i", x, x) for x in centred])  # (m, n)
+    norms = rows.sum(axis=1)
+    hsic = squared - n / (n - 2.0) * (rows @ rows.T) + np.outer(norms, norms) / ((n - 1) * (n - 2))
+    diagonal = np.sqrt(np.diag(hsic))
+    return hsic / np.outer(diagonal, diagonal)
 
 
 def _debiased(
@@ -98,6 +116,22 @@ def rbf_cka_matrix(representations: list[np.ndarray], threshold: float = 0.5) ->
     products = grams @ grams.T
     norms = np.sqrt(np.diag(products))
     return products / np.outer(norms, norms)
+
+
+def procrustes_matrix(representations: list[np.ndarray]) -> np.ndarray:
+    """All-pairs Procrustes angles; each run centred and scaled to unit norm once."""
+    units = []
+    for x in representations:
+        x = _centre(x)
+        _check_not_constant(x, "Procrustes distance")
+        units.append(x / np.linalg.norm(x))
+    m = len(units)
+    out = np.zeros((m, m))
+    for i in range(m):
+        for j in range(i + 1, m):
+            nuclear = np.linalg.svd(units[i].T @ units[j], compute_uv=False).sum()
+            out[i, j] = out[j, i] = np.arccos(np.clip(nuclear, -1.0, 1.0))
+    return out
 
 
 def procrustes_angle(x: np.ndarray, y: np.ndarray) -> float:
