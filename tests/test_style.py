@@ -30,3 +30,17 @@ def test_front_end_commands_import_no_torch():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_every_package_folder_is_installed():
+    """A folder with an __init__.py that pyproject does not list would be missing from `pip install .`."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["package-dir"].values())
+    found = {
+        str(init.parent.relative_to(ROOT))
+        for top in ("dsl", "compiler", "runtime")
+        for init in (ROOT / top).rglob("__init__.py")
+    }
+    assert found == listed
