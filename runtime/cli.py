@@ -154,6 +154,36 @@ def cmd_clean(args: argparse.Namespace, reporter: Reporter) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace, reporter: Reporter) -> int:
+    from pathlib import Path
+
+    from .report.build import write_report
+
+    directory = Path(args.run_dir)
+    if not (directory / "results.json").is_file():
+        print(f"error: '{directory}' is not a finished run directory (no results.json)", file=sys.stderr)
+        return EXIT_USAGE
+    print(write_report(directory, Path(args.out) if args.out else None))
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace, reporter: Reporter) -> int:
+    from pathlib import Path
+
+    from .report.build import diff_html, diff_runs, diff_text
+
+    for path in (args.a, args.b):
+        if not (Path(path) / "results.json").is_file():
+            print(f"error: '{path}' is not a finished run directory (no results.json)", file=sys.stderr)
+            return EXIT_USAGE
+    diff = diff_runs(Path(args.a), Path(args.b))
+    sys.stdout.write(diff_text(diff))
+    if args.html:
+        Path(args.html).write_text(diff_html(diff), encoding="utf-8")
+        print(f"wrote {args.html}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_graph(args: argparse.Namespace, reporter: Reporter) -> int:
     compilation, status = _compile(args.file, reporter)
     if status != EXIT_OK or compilation is None or compilation.graph is None:
@@ -254,6 +284,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cache", default=".homog", help="the cache folder (default .homog)")
     run.add_argument("--runs", default="runs", help="where run directories are written (default runs)")
     run.set_defaults(handler=cmd_run)
+
+    report = commands.add_parser("report", help="render a run directory's report again")
+    report.add_argument("run_dir", metavar="RUN_DIR")
+    report.add_argument("--out", help="also write the page here")
+    report.set_defaults(handler=cmd_report)
+
+    diff = commands.add_parser("diff", help="what changed between two runs: the spec and the key numbers")
+    diff.add_argument("a", metavar="RUN_A")
+    diff.add_argument("b", metavar="RUN_B")
+    diff.add_argument("--html", metavar="OUT", help="also write the diff as an HTML page")
+    diff.set_defaults(handler=cmd_diff)
 
     clean = commands.add_parser("clean", help="empty the cache")
     clean.add_argument("--cache", default=".homog", help="the cache folder (default .homog)")

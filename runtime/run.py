@@ -193,6 +193,9 @@ def run_spec(
     finally:
         progress.close()
         _write_run(directory, path, text, ir, graph, cache, timings, device, outcome)
+    from .report.build import write_report
+
+    write_report(directory, Path(ir.report.path))
     computed = [i for i in todo if i in timings]
     return RunResult(directory, outcome, computed, [i for i in graph.nodes if i not in todo])
 
