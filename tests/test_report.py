@@ -1,4 +1,4 @@
-"""The report: content and escaping (rendering), and in a real browser — offline, no errors, visible charts."""
+"""The report: its content and escaping, and in a real browser: offline, no errors, charts visible."""
 
 from __future__ import annotations
 
