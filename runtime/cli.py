@@ -170,13 +170,25 @@ def cmd_report(args: argparse.Namespace, reporter: Reporter) -> int:
 def cmd_diff(args: argparse.Namespace, reporter: Reporter) -> int:
     from pathlib import Path
 
-    from .report.build import diff_html, diff_runs, diff_text
+    from .report.build import diff_html, diff_runs, diff_text, latest_run_of
 
-    for path in (args.a, args.b):
-        if not (Path(path) / "results.json").is_file():
-            print(f"error: '{path}' is not a finished run directory (no results.json)", file=sys.stderr)
+    directories = []
+    for given in (args.a, args.b):
+        path = Path(given)
+        if path.is_file():  # a spec: compare its latest run, if it has one
+            found = latest_run_of(path.read_text(encoding="utf-8"), Path(args.runs))
+            if found is None:
+                print(
+                    f"error: no run of '{given}' in {args.runs}/; run it first: homogc run {given}",
+                    file=sys.stderr,
+                )
+                return EXIT_USAGE
+            path = found
+        if not (path / "results.json").is_file():
+            print(f"error: '{given}' is not a finished run directory (no results.json)", file=sys.stderr)
             return EXIT_USAGE
-    diff = diff_runs(Path(args.a), Path(args.b))
+        directories.append(path)
+    diff = diff_runs(*directories)
     sys.stdout.write(diff_text(diff))
     if args.html:
         Path(args.html).write_text(diff_html(diff), encoding="utf-8")
@@ -291,8 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(handler=cmd_report)
 
     diff = commands.add_parser("diff", help="what changed between two runs: the spec and the key numbers")
-    diff.add_argument("a", metavar="RUN_A")
-    diff.add_argument("b", metavar="RUN_B")
+    diff.add_argument("a", metavar="A", help="a run directory, or a spec (its latest run)")
+    diff.add_argument("b", metavar="B", help="a run directory, or a spec (its latest run)")
+    diff.add_argument("--runs", default="runs", help="where to look for the runs of a spec (default runs)")
     diff.add_argument("--html", metavar="OUT", help="also write the diff as an HTML page")
     diff.set_defaults(handler=cmd_diff)
 

@@ -88,7 +88,7 @@ def test_editing_one_learner_changes_only_its_nodes_and_what_depends_on_them():
     assert {f"mlp seed={s} clean" for s in range(3)} <= changed
     assert not any(name.startswith("linear") for name in changed)
     assert {f"linear seed={s}" for s in range(3)} | {"digits", "pixels"} <= kept
-    assert _changed(QUICKSTART, edited) == {"fit": 3, "predict": 3, "metric": 6, "report": 1}
+    assert _changed(QUICKSTART, edited) == {"fit": 3, "predict": 3, "metric": 7, "report": 1}
 
 
 def test_training_settings_do_not_touch_scikit_learn_fits():
@@ -134,7 +134,7 @@ def test_graph_formats(fmt):
     if fmt == "json":
         assert [n["id"] for n in json.loads(result.stdout)["nodes"]] == list(graph.nodes)
     elif fmt == "text":
-        assert result.stdout.startswith("21 nodes: 1 load, 1 view, 6 fit, 6 predict, 6 metric, 1 report\n")
+        assert result.stdout.startswith("22 nodes: 1 load, 1 view, 6 fit, 6 predict, 7 metric, 1 report\n")
         assert result.stdout.splitlines()[1].startswith("report")
     elif fmt == "dot":
         assert result.stdout.startswith("digraph homog {")

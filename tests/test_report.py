@@ -139,6 +139,17 @@ def test_diff_of_two_runs(tmp_path, run_dir):
     assert "Seeds on digits, again" in (tmp_path / "diff.html").read_text()
 
 
+def test_diff_of_two_specs_compares_their_latest_runs(tmp_path, run_dir):
+    spec_a = run_dir.parent.parent / "report.homog"
+    result = run_cli("diff", str(spec_a), str(spec_a), "--runs", str(run_dir.parent))
+    assert result.status == 0, result.stderr
+    assert "(the specs are the same)" in result.stdout and "no key number changed" in result.stdout
+    unknown = tmp_path / "never-run.homog"
+    unknown.write_text("train {}\n")
+    result = run_cli("diff", str(spec_a), str(unknown), "--runs", str(run_dir.parent))
+    assert result.status == 2 and "no run of" in result.stderr
+
+
 def test_scores_csv_has_one_row_per_run_and_score(run_dir):
     results = json.loads((run_dir / "results.json").read_text())
     rows = scores_csv(results).splitlines()
@@ -181,13 +192,31 @@ def _browser_check(page_path: Path, screenshot: Path) -> dict:
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (installed by .ci/run)")
-def test_report_in_a_browser_is_offline_and_shows_its_charts(run_dir, tmp_path):
+def test_quickstart_report_in_a_browser_is_offline_and_shows_its_charts(tmp_path):
     pytest.importorskip("playwright")
+    root = Path(__file__).parent.parent
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "homog.runtime",
+            "run",
+            "--smoke",
+            "--quiet",
+            str(root / "specs" / "quickstart.homog"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    page = tmp_path / result.stdout.strip() / "report.html"
     screenshot = tmp_path / "report.png"
-    seen = _browser_check(run_dir / "report.html", screenshot)
+    seen = _browser_check(page, screenshot)
     assert seen["errors"] == []
-    assert seen["requests"] == [(run_dir / "report.html").as_uri()]  # the page itself, nothing else
-    assert seen["heatmaps"] >= 4 and seen["heatmap_visible"] and seen["dendrogram_visible"]
+    assert seen["requests"] == [page.as_uri()]  # the page itself, nothing else
+    assert seen["heatmaps"] >= 3 and seen["heatmap_visible"] and seen["dendrogram_visible"]
     assert screenshot.stat().st_size > 10_000
     print(f"\nreport screenshot: {screenshot}")
 

@@ -369,6 +369,15 @@ def key_numbers(results: dict[str, Any]) -> dict[str, float | None]:
     return numbers
 
 
+def latest_run_of(spec_text: str, runs: Path) -> Path | None:
+    """The newest finished run directory whose spec is exactly this text."""
+    candidates = sorted(runs.glob("*/spec.homog"), reverse=True) if runs.is_dir() else []
+    for spec in candidates:
+        if spec.read_text(encoding="utf-8") == spec_text and (spec.parent / "results.json").is_file():
+            return spec.parent
+    return None
+
+
 def diff_runs(a: Path, b: Path) -> dict[str, Any]:
     run_a, run_b = load_run(a), load_run(b)
     spec_diff = list(
