@@ -12,7 +12,7 @@ from homog.dsl.syntax import Document
 from .context import Context
 from .graph import Graph
 from .ir import ExperimentIR
-from .lower import lower
+from .lower import lower, origins
 from .passes import BUILDS, CHECKS
 from .registry import Registry, default_registry
 
@@ -23,6 +23,7 @@ class Compilation:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     ir: ExperimentIR | None = None
     graph: Graph | None = None
+    origins: dict[str, str] = field(default_factory=dict)  # declaration name -> "file:line:column"
 
     @property
     def ok(self) -> bool:
@@ -42,7 +43,7 @@ def _compile(document: Document, registry: Registry) -> Compilation:
         for build in (*BUILDS, lower):
             build(ctx)
     diagnostics = sorted(ctx.diagnostics, key=lambda d: d.sort_key)
-    return Compilation(document, diagnostics, ctx.ir, ctx.graph)
+    return Compilation(document, diagnostics, ctx.ir, ctx.graph, origins(ctx))
 
 
 def compile_text(text: str, path: str = "<spec>", registry: Registry | None = None) -> Compilation:

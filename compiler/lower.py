@@ -24,10 +24,14 @@ CPU = {"backend": "numpy", "device": "cpu"}
 POINT_AXES = ("seed", "width", "data_fraction", "lr", "epochs", "depth", "fold")
 
 
+def origins(ctx: Context) -> dict[str, str]:
+    """Where each declaration is named in the spec: a node's origin, for errors while running."""
+    return {name: str(d.name_span) for name, d in ctx.names.items()}
+
+
 def lower(ctx: Context) -> None:
-    origins = {name: str(d.name_span) for name, d in ctx.names.items()}
     try:
-        ctx.graph = lower_ir(ctx.ir, origins)
+        ctx.graph = lower_ir(ctx.ir, origins(ctx))
     except NotHashable as error:
         ctx.report(
             codes.NOT_HASHABLE,

@@ -108,13 +108,12 @@ def cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
         cache=Path(args.cache),
         runs=Path(args.runs),
     )
-    origins = {name: str(d) for name, d in _declaration_spans(compilation).items()}
     try:
         result = run_spec(
             Path(args.file),
             reporter.sources[args.file],
             compilation.ir,
-            origins,
+            compilation.origins,
             _origin(compilation, "device"),
             options,
         )
@@ -130,14 +129,6 @@ def cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
         print(f"run directory: {result.directory}", file=sys.stderr)
     print(result.directory)
     return EXIT_OK
-
-
-def _declaration_spans(compilation: Compilation) -> dict:
-    spans = {}
-    for block in compilation.document.blocks:
-        if block.label is not None and block.kind.text in ("dataset", "modality", "model", "fusion"):
-            spans[getattr(block.label, "text", None)] = block.label.span
-    return spans
 
 
 def cmd_clean(args: argparse.Namespace, reporter: Reporter) -> int:

@@ -217,11 +217,7 @@ class Tensor(nn.Module):
         self.features = (dim + 1) ** len(dims)
 
     def forward(self, zs):
-        out = None
-        for p, z in zip(self.project, zs, strict=True):
-            h = _with_one(p(z))
-            out = h if out is None else torch.einsum("ni,nj->nij", out, h).flatten(1)
-        return out
+        return tensor_product([p(z) for p, z in zip(self.project, zs, strict=True)])
 
 
 def tensor_product(hs: list[torch.Tensor]) -> torch.Tensor:
