@@ -107,6 +107,8 @@ def cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
         quiet=args.quiet,
         cache=Path(args.cache),
         runs=Path(args.runs),
+        executor=args.executor,
+        address=args.address,
     )
     try:
         result = run_spec(
@@ -284,6 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--explain", action="store_true", help="say for each node whether it is cached, and if not why"
     )
     run.add_argument("--quiet", action="store_true", help="no progress output")
+    run.add_argument(
+        "--executor", choices=["local", "ray"], default="local", help="local threads (default) or Ray tasks"
+    )
+    run.add_argument(
+        "--address", help="with --executor ray: the cluster's address (default: a local instance)"
+    )
     run.add_argument("--cache", default=".homog", help="the cache folder (default .homog)")
     run.add_argument("--runs", default="runs", help="where run directories are written (default runs)")
     run.set_defaults(handler=cmd_run)

@@ -29,6 +29,10 @@ class RunError(HomogError):
         self.hint = hint
         self.origin = origin
 
+    def __reduce__(self):
+        # Errors cross process boundaries (Ray workers) whole: code, message, hint and origin.
+        return (RunError, (self.code, self.message, self.hint, self.origin))
+
     def diagnostic(self) -> Diagnostic:
         return Diagnostic(self.code, self.message, parse_origin(self.origin), hint=self.hint)
 

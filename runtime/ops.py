@@ -27,6 +27,30 @@ def derived_seed(*parts: object) -> int:
     return int(digest[:8], 16)
 
 
+class RemoteOps:
+    """A picklable stand-in for `Ops.execute`, for executors whose workers are other processes (Ray).
+
+    Each worker process builds its own `Ops` once, on the same cache folder.
+    """
+
+    def __init__(self, graph: Graph, cache_root: Path, base: Path, device: str, seed: int) -> None:
+        self.args = (graph, cache_root, base, device, seed)
+        self._ops: Ops | None = None
+
+    def __getstate__(self):
+        return {"args": self.args}
+
+    def __setstate__(self, state) -> None:
+        self.args = state["args"]
+        self._ops = None
+
+    def __call__(self, task: Task) -> None:
+        if self._ops is None:
+            graph, cache_root, base, device, seed = self.args
+            self._ops = Ops(graph, Cache(cache_root), base, device, seed)
+        self._ops.execute(task)
+
+
 def group_key(node: Node) -> str | None:
     """Fits of an MLP that differ only in seed train together, as one vectorised group."""
     params = node.params

@@ -25,7 +25,7 @@ from homog.compiler.lower import lower_ir
 
 from . import errors
 from .cache import Cache
-from .ops import Ops, group_key
+from .ops import Ops, RemoteOps, group_key
 from .progress import Progress
 from .scheduler import Callbacks, LocalExecutor, SyncExecutor, Task, make_tasks, run_tasks
 
@@ -43,6 +43,8 @@ class RunOptions:
     quiet: bool = False
     cache: Path = Path(".homog")
     runs: Path = Path("runs")
+    executor: str = "local"  # local | ray
+    address: str | None = None  # a Ray cluster's address; None starts a local instance
 
 
 @dataclass
@@ -179,11 +181,18 @@ def run_spec(
                 cache.remember(experiment, node, OP_VERSIONS[node.op])
         progress.done(task, seconds)
 
-    executor = SyncExecutor() if options.jobs <= 1 else LocalExecutor(options.jobs)
+    execute = ops.execute
+    if options.executor == "ray":
+        from .ray_executor import RayExecutor
+
+        executor = RayExecutor(options.address)
+        execute = RemoteOps(graph, options.cache.resolve(), path.parent.resolve(), device, ir.experiment.seed)
+    else:
+        executor = SyncExecutor() if options.jobs <= 1 else LocalExecutor(options.jobs)
     directory = _run_directory(options.runs, text)
     outcome = "complete"
     try:
-        run_tasks(tasks, ops.execute, executor, Callbacks(pretask, posttask))
+        run_tasks(tasks, execute, executor, Callbacks(pretask, posttask))
     except KeyboardInterrupt:
         outcome = "interrupted"
         raise

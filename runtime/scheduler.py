@@ -58,16 +58,25 @@ class Callbacks:
     posttask: Callable[[Task, float], None] = lambda task, seconds: None
 
 
+def run_with_callbacks(task: Task, execute: Callable[[Task], None], callbacks: Callbacks) -> None:
+    if callbacks.pretask(task):
+        callbacks.posttask(task, 0.0)
+        return
+    start = time.perf_counter()
+    execute(task)
+    callbacks.posttask(task, time.perf_counter() - start)
+
+
 class SyncExecutor:
     """Runs tasks one at a time in this thread: the debugging executor (`--jobs 1`)."""
 
-    def map_ready(
-        self, run: Callable[[Task], None], ready: Sequence[Task]
+    def step(
+        self, ready: Sequence[Task], execute, callbacks: Callbacks
     ) -> list[tuple[Task, BaseException | None]]:
         results = []
         for task in ready:
             try:
-                run(task)
+                run_with_callbacks(task, execute, callbacks)
                 results.append((task, None))
             except BaseException as error:  # handed back to the scheduler, which stops
                 results.append((task, error))
@@ -86,26 +95,22 @@ class LocalExecutor:
         self.torch_lock = threading.Lock()
         self.running: dict[Future, Task] = {}
 
-    def map_ready(
-        self, run: Callable[[Task], None], ready: Sequence[Task]
+    def step(
+        self, ready: Sequence[Task], execute, callbacks: Callbacks
     ) -> list[tuple[Task, BaseException | None]]:
         for task in ready:
-            self.running[self.pool.submit(self._guarded, run, task)] = task
+            self.running[self.pool.submit(self._guarded, task, execute, callbacks)] = task
         if not self.running:
             return []
         done, _ = wait(list(self.running), return_when=FIRST_COMPLETED)
-        results = []
-        for future in done:
-            task = self.running.pop(future)
-            results.append((task, future.exception()))
-        return results
+        return [(self.running.pop(future), future.exception()) for future in done]
 
-    def _guarded(self, run: Callable[[Task], None], task: Task) -> None:
+    def _guarded(self, task: Task, execute, callbacks: Callbacks) -> None:
         if task.nodes[0].resources.get("backend") == "torch":
             with self.torch_lock:
-                run(task)
+                run_with_callbacks(task, execute, callbacks)
         else:
-            run(task)
+            run_with_callbacks(task, execute, callbacks)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -122,19 +127,10 @@ def run_tasks(tasks: list[Task], execute: Callable[[Task], None], executor, call
             dependants[dep].append(task)
     ready = [task for task in tasks if not waiting[id(task)]]
     remaining = len(tasks)
-
-    def run(task: Task) -> None:
-        if callbacks.pretask(task):
-            callbacks.posttask(task, 0.0)
-            return
-        start = time.perf_counter()
-        execute(task)
-        callbacks.posttask(task, time.perf_counter() - start)
-
     try:
         while remaining:
             batch, ready = ready, []
-            finished = executor.map_ready(run, batch)
+            finished = executor.step(batch, execute, callbacks)
             if not finished and not batch:
                 raise RuntimeError("the graph has a cycle or a missing dependency")
             for task, error in finished:

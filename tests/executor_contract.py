@@ -1,8 +1,12 @@
-"""The contract every executor passes: one shared test class, subclassed per executor."""
+"""The contract every executor passes: one shared test class, subclassed per executor.
+
+Tasks record what they did in files, so the contract holds for executors that
+run tasks in other processes (Ray) as well as in threads.
+"""
 
 from __future__ import annotations
 
-import threading
+from pathlib import Path
 
 import pytest
 
@@ -21,66 +25,71 @@ def diamond(width: int = 6) -> Graph:
     return graph
 
 
+class Recorder:
+    """A picklable task body: checks the inputs are done, then marks its nodes done in `folder`."""
+
+    def __init__(self, folder: Path, fail_on: str | None = None) -> None:
+        self.folder = folder
+        self.fail_on = fail_on
+
+    def __call__(self, task) -> None:
+        for node in task.nodes:
+            missing = [
+                d for d in node.deps if d not in {n.id for n in task.nodes} and not (self.folder / d).exists()
+            ]
+            assert not missing, f"{node.name} ran before its inputs"
+            if node.name == self.fail_on:
+                raise ValueError("boom")
+        for node in task.nodes:
+            (self.folder / node.id).write_text(str(len(task.nodes)))
+
+    def done(self) -> dict[str, int]:
+        return {path.name: int(path.read_text()) for path in self.folder.iterdir()}
+
+
 class ExecutorContract:
     """Subclasses define `executor()`, returning a fresh executor."""
 
     def executor(self):
         raise NotImplementedError
 
-    def test_runs_every_task_after_its_dependencies(self):
+    def test_runs_every_task_after_its_dependencies(self, tmp_path):
         graph = diamond()
-        done: list[str] = []
-        lock = threading.Lock()
+        recorder = Recorder(tmp_path)
+        run_tasks(make_tasks(graph, lambda n: None), recorder, self.executor(), Callbacks())
+        assert set(recorder.done()) == set(graph.nodes)
 
-        def execute(task):
-            for node in task.nodes:
-                assert all(dep in done for dep in node.deps), node.name
-                with lock:
-                    done.append(node.id)
-
-        run_tasks(make_tasks(graph, lambda n: None), execute, self.executor(), Callbacks())
-        assert sorted(done) == sorted(graph.nodes)
-
-    def test_callbacks_see_every_task_and_pretask_can_skip(self):
+    def test_callbacks_see_every_task_and_pretask_can_skip(self, tmp_path):
         graph = diamond()
-        executed, posted = [], []
+        posted = []
         skip = {n.id for n in graph.of_op("fit")[:2]}
-
-        def pretask(task):
-            return set(task.ids) <= skip
-
-        def posttask(task, seconds):
-            posted.append(task.ids[0])
-
-        run_tasks(
-            make_tasks(graph, lambda n: None),
-            lambda t: executed.append(t.ids[0]),
-            self.executor(),
-            Callbacks(pretask, posttask),
+        recorder = Recorder(tmp_path)
+        for node_id in skip:  # what a cache would hold
+            (tmp_path / node_id).write_text("1")
+        callbacks = Callbacks(
+            lambda task: set(task.ids) <= skip, lambda task, seconds: posted.append(task.ids[0])
         )
+        run_tasks(make_tasks(graph, lambda n: None), recorder, self.executor(), callbacks)
         assert sorted(posted) == sorted(graph.nodes)
-        assert set(executed) == set(graph.nodes) - skip
+        assert set(recorder.done()) == set(graph.nodes)
 
-    def test_grouped_nodes_run_as_one_task(self):
+    def test_grouped_nodes_run_as_one_task(self, tmp_path):
         graph = diamond()
-        sizes = []
+        recorder = Recorder(tmp_path)
         run_tasks(
             make_tasks(graph, lambda n: "fits" if n.op == "fit" else None),
-            lambda t: sizes.append(len(t.nodes)),
+            recorder,
             self.executor(),
             Callbacks(),
         )
-        assert sorted(sizes) == [1, 1, 1, 1, 6]
+        sizes = recorder.done()
+        assert [sizes[n.id] for n in graph.of_op("fit")] == [6] * 6
+        assert sizes[graph.of_op("report")[0].id] == 1
 
-    def test_a_failure_stops_the_run_and_is_raised(self):
+    def test_a_failure_stops_the_run_and_is_raised(self, tmp_path):
         graph = diamond()
-        ran = []
-
-        def execute(task):
-            if task.op == "fit" and task.nodes[0].name == "fit 0":
-                raise ValueError("boom")
-            ran.append(task.op)
-
+        recorder = Recorder(tmp_path, fail_on="fit 0")
         with pytest.raises(ValueError, match="boom"):
-            run_tasks(make_tasks(graph, lambda n: None), execute, self.executor(), Callbacks())
-        assert "metric" not in ran and "report" not in ran
+            run_tasks(make_tasks(graph, lambda n: None), recorder, self.executor(), Callbacks())
+        done = recorder.done()
+        assert graph.of_op("metric")[0].id not in done and graph.of_op("report")[0].id not in done
