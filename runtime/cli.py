@@ -134,16 +134,15 @@ def cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
 
 
 def cmd_clean(args: argparse.Namespace, reporter: Reporter) -> int:
-    import shutil
     from pathlib import Path
+
+    from .cache import Cache
 
     root = Path(args.cache)
     if not root.exists():
         print(f"nothing to clean: no cache at {root}", file=sys.stderr)
         return EXIT_OK
-    entries = sum(1 for _ in (root / "objects").glob("*/*")) if (root / "objects").exists() else 0
-    shutil.rmtree(root)
-    print(f"removed {entries} cached node(s) from {root}", file=sys.stderr)
+    print(f"removed {Cache(root).clean()} cached node(s) from {root}", file=sys.stderr)
     return EXIT_OK
 
 
