@@ -20,7 +20,7 @@ from .hashing import content_hash
 OP_VERSIONS = {
     "load": 1,
     "view": 1,
-    "fit": 1,
+    "fit": 2,  # 2: concat fusions of MLPs train as vectorised replicas
     "predict": 1,
     "late_fuse": 1,
     "metric": 1,

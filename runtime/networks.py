@@ -132,6 +132,8 @@ class Fusion(nn.Module):
     ) -> None:
         super().__init__()
         self.encoders = nn.ModuleList(build(encoder, shape, 1, width) for shape in shapes)
+        for built in self.encoders:
+            built.out = nn.Identity()  # only an encoder's features are fused: no unused parameters
         dims = [e.features for e in self.encoders]
         self.fuse = FUSIONS[strategy["name"]](dims, **strategy["params"])
         self.head = build(head, (self.fuse.features,), out, width)

@@ -51,10 +51,23 @@ class RemoteOps:
         self._ops.execute(task)
 
 
+def is_vectorisable(learner: dict[str, Any]) -> bool:
+    """A torch MLP, or MLP encoders concatenated under an MLP head: replicas of it train as one group."""
+    if learner.get("backend") != "torch":
+        return False
+    if learner["kind"] == "model":
+        return learner["arch"]["name"] == "mlp"
+    return (
+        learner["strategy"]["name"] == "concat"
+        and learner["encoder"]["name"] == "mlp"
+        and learner["head"]["name"] == "mlp"
+    )
+
+
 def group_key(node: Node) -> str | None:
-    """Fits of an MLP that differ only in seed train together, as one vectorised group."""
+    """Fits of a vectorisable learner that differ only in seed train together, as one group."""
     params = node.params
-    if node.op != "fit" or params.get("kind") != "model" or (params.get("arch") or {}).get("name") != "mlp":
+    if node.op != "fit" or not is_vectorisable(params):
         return None
     point = {k: v for k, v in params["point"].items() if k != "seed"}
     rest = {k: v for k, v in params.items() if k != "point"}
@@ -203,9 +216,9 @@ class Ops:
         classes = len(loaded.classes)
         train_data = self._train_data(inputs, loaded, split, classes)
         start = time.perf_counter()
-        if training.is_vectorisable(params):
+        if is_vectorisable(params):
             seeds = [node.params["point"]["seed"] for node in nodes]
-            replicas = training.train_mlp_group(
+            replicas = training.train_group(
                 params, train_data, seeds, point["width"], point["data_fraction"], self.device
             )
         else:
@@ -291,8 +304,10 @@ class Ops:
 
         state = {k[6:]: v for k, v in self.artifact(fit.id).arrays.items() if k.startswith("state.")}
         tensors = [torch.as_tensor(x, dtype=torch.float32, device=self.device) for x in inputs]
-        if training.is_vectorisable(params):
-            logits, features = training.mlp_replica_outputs(state, params["arch"], tensors[0], self.device)
+        if is_vectorisable(params):
+            logits, features = training.replica_outputs(
+                params, state, tensors, params["point"]["width"], self.device
+            )
         else:
             shapes = [tuple(x.shape[1:]) for x in inputs]
             logits, features = training.network_outputs(

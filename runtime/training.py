@@ -1,12 +1,13 @@
 """Training torch learners: one replica at a time, or a group of seeds as one vectorised fit.
 
-Replicas of an MLP that differ only in seed are trained together: their
+Replicas that differ only in seed are trained together when the learner is an
+MLP, or MLP encoders concatenated under an MLP head: their
 weights are stacked along a leading replica axis and every layer is one
 batched matrix product. Each replica draws its initial weights, its batch
 order and its dropout masks from its own generator, seeded by its seed, and
 its loss and gradient clipping are its own, so a replica trained in a group
 of ten gives the same weights as trained alone (a group of one). Other
-architectures are trained one replica at a time, seeded the same way.
+learners are trained one replica at a time, seeded the same way.
 """
 
 from __future__ import annotations
@@ -108,71 +109,104 @@ class _Stopper:
         return self.rule is not None and all(s is not None for s in self.stopped_at)
 
 
-# --------------------------------------------------------------------------- vectorised MLP replicas
+# --------------------------------------------------------------------------- vectorised replicas
 
 
-class ReplicaMLP(nn.Module):
-    """R independent MLPs with stacked weights: (R, batch, in) -> (R, batch, classes)."""
+@dataclass(frozen=True)
+class StackShape:
+    """Linear layers `sizes[0] -> sizes[1] -> ...`; an activation (and dropout) follows each layer,
+    except the last when `ends_linear` (a classifier's output layer)."""
 
-    def __init__(
-        self,
-        seeds: list[int],
-        in_features: int,
-        hidden: list[int],
-        classes: int,
-        dropout: float,
-        activation: str,
-        device: torch.device,
-    ) -> None:
+    sizes: list[int]
+    dropout: float
+    activation: str
+    ends_linear: bool
+
+
+class ReplicaStack(nn.Module):
+    """One stack of linear layers for R replicas: weights (R, in, out), every layer one `baddbmm`."""
+
+    def __init__(self, shape: StackShape, generators: list[torch.Generator]) -> None:
         super().__init__()
-        self.sizes = [in_features, *hidden, classes]
-        self.dropout = dropout
-        self.activation = {"relu": torch.relu, "gelu": nn.functional.gelu, "tanh": torch.tanh}[activation]
-        self.generators = [_generator(seed, device) for seed in seeds]
+        self.shape = shape
+        self.generators = generators
+        self.activation = {"relu": torch.relu, "gelu": nn.functional.gelu, "tanh": torch.tanh}[
+            shape.activation
+        ]
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
-        for fan_in, fan_out in zip(self.sizes, self.sizes[1:], strict=False):
+        for fan_in, fan_out in zip(shape.sizes, shape.sizes[1:], strict=False):
             # nn.Linear's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases, per replica.
             bound = 1 / math.sqrt(fan_in)
-            w = torch.stack([_uniform((fan_in, fan_out), bound, g) for g in self.generators])
-            b = torch.stack([_uniform((1, fan_out), bound, g) for g in self.generators])
+            w = torch.stack([_uniform((fan_in, fan_out), bound, g) for g in generators])
+            b = torch.stack([_uniform((1, fan_out), bound, g) for g in generators])
             self.weights.append(nn.Parameter(w))
             self.biases.append(nn.Parameter(b))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(R, batch, in) -> (output, input of the last layer)."""
+        h = penultimate = x
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            penultimate = h
+            h = torch.baddbmm(b, h, w)
+            if i == last and self.shape.ends_linear:
+                break
+            h = self.activation(h)
+            if self.training and self.shape.dropout > 0:
+                keep = torch.stack(
+                    [torch.rand(h.shape[1:], generator=g, device=h.device) >= self.shape.dropout
+                     for g in self.generators]
+                )  # fmt: skip
+                h = h * keep / (1 - self.shape.dropout)
+        return h, penultimate
+
+
+class ReplicaNet(nn.Module):
+    """R independent networks with stacked weights: an MLP, or MLP encoders, concatenation and an MLP head.
+
+    `forward` maps one (R, batch, features) tensor per modality to logits (R, batch, classes) and
+    the penultimate representation. Each replica's generator draws, in order, the encoders' then the
+    head's initial weights, and later its dropout masks, so a replica does not depend on its group.
+    """
+
+    def __init__(
+        self, seeds: list[int], encoders: list[StackShape], head: StackShape, device: torch.device
+    ) -> None:
+        super().__init__()
+        self.generators = [_generator(seed, device) for seed in seeds]
+        self.encoders = nn.ModuleList(ReplicaStack(shape, self.generators) for shape in encoders)
+        self.head = ReplicaStack(head, self.generators)
 
     @property
     def replicas(self) -> int:
         return len(self.generators)
 
-    def forward(self, x: torch.Tensor):
-        h = x
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            z = torch.baddbmm(b, h, w)
-            if i == last:
-                return z, h
-            h = self.activation(z)
-            if self.training and self.dropout > 0:
-                keep = torch.stack(
-                    [
-                        torch.rand(h.shape[1:], generator=g, device=h.device) >= self.dropout
-                        for g in self.generators
-                    ]
-                )
-                h = h * keep / (1 - self.dropout)
-        raise AssertionError("unreachable")
+    def forward(self, inputs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.encoders:
+            x = torch.cat([enc(x)[0] for enc, x in zip(self.encoders, inputs, strict=True)], dim=2)
+        else:
+            (x,) = inputs
+        return self.head(x)
+
+    def _stacks(self) -> list[tuple[str, ReplicaStack]]:
+        # The head's names are a plain MLP's, so a model's weights read the same in either form.
+        return [(f"encoder.{m}.", enc) for m, enc in enumerate(self.encoders)] + [("", self.head)]
 
     def state_of(self, r: int) -> dict[str, np.ndarray]:
         state = {}
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            state[f"weight.{i}"] = w[r].detach().cpu().numpy().copy()
-            state[f"bias.{i}"] = b[r].detach().cpu().numpy().copy()
+        for prefix, stack in self._stacks():
+            for i, (w, b) in enumerate(zip(stack.weights, stack.biases, strict=True)):
+                state[f"{prefix}weight.{i}"] = w[r].detach().cpu().numpy().copy()
+                state[f"{prefix}bias.{i}"] = b[r].detach().cpu().numpy().copy()
         return state
 
     def load_replica(self, r: int, state: dict[str, np.ndarray]) -> None:
         with torch.no_grad():
-            for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-                w[r].copy_(torch.from_numpy(state[f"weight.{i}"]))
-                b[r].copy_(torch.from_numpy(state[f"bias.{i}"]))
+            for prefix, stack in self._stacks():
+                for i, (w, b) in enumerate(zip(stack.weights, stack.biases, strict=True)):
+                    w[r].copy_(torch.from_numpy(state[f"{prefix}weight.{i}"]))
+                    b[r].copy_(torch.from_numpy(state[f"{prefix}bias.{i}"]))
 
     def parameter_count(self) -> int:
         return sum(p[0].numel() for p in self.parameters())
@@ -182,23 +216,32 @@ def _uniform(shape: tuple[int, ...], bound: float, generator: torch.Generator) -
     return (torch.rand(shape, generator=generator, device=generator.device) * 2 - 1) * bound
 
 
-def is_vectorisable(learner: Call) -> bool:
-    return learner["kind"] == "model" and learner["arch"]["name"] == "mlp"
+def _mlp_stack(arch: Call, in_features: int, classes: int | None, width: float) -> StackShape:
+    p = arch["params"]
+    sizes = [in_features, *(scaled(h, width) for h in p["hidden"])]
+    if classes is not None:
+        sizes.append(classes)
+    return StackShape(sizes, p["dropout"], p["activation"], ends_linear=classes is not None)
 
 
-def train_mlp_group(
+def replica_shapes(
+    learner: Call, shapes: list[tuple[int, ...]], classes: int, width: float
+) -> tuple[list[StackShape], StackShape]:
+    """The stacks of a vectorisable learner: (encoders, head)."""
+    if learner["kind"] == "model":
+        return [], _mlp_stack(learner["arch"], math.prod(shapes[0]), classes, width)
+    encoders = [_mlp_stack(learner["encoder"], math.prod(shape), None, width) for shape in shapes]
+    fused = sum(e.sizes[-1] for e in encoders)
+    return encoders, _mlp_stack(learner["head"], fused, classes, width)
+
+
+def train_group(
     learner: Call, data: TrainData, seeds: list[int], width: float, fraction: float, device: torch.device
 ) -> list[Replica]:
-    """Train one MLP per seed, all at once."""
-    arch = learner["arch"]["params"]
+    """Train one network per seed, all at once: an MLP, or MLP encoders concatenated under an MLP head."""
     training = learner["training"]
-    augments = learner["augment"][learner["inputs"][0]]
-    (x_all,) = data.inputs
-    x_all = x_all.flatten(1)
-    hidden = [scaled(h, width) for h in arch["hidden"]]
-    model = ReplicaMLP(
-        seeds, x_all.shape[1], hidden, data.classes, arch["dropout"], arch["activation"], device
-    )
+    augments = [learner["augment"][name] for name in learner["inputs"]]
+    model = ReplicaNet(seeds, *replica_shapes(learner, data.shapes, data.classes, width), device)
     model.to(device)
     labels_np = data.labels.cpu().numpy()
     trains = [torch.as_tensor(subsample(data.train, labels_np, fraction, s), device=device) for s in seeds]
@@ -226,12 +269,18 @@ def train_mlp_group(
         correct = torch.zeros(len(seeds), device=device)
         for start in range(0, n, batch):
             index = orders[:, start : start + batch]
-            xb = x_all[index]
-            if augments:
-                xb = torch.stack([augment(xb[r], augments, g) for r, g in enumerate(model.generators)])
+            # Augment in the modality's own shape (a flip needs the image), then flatten for the MLP.
+            xbs = [
+                (
+                    torch.stack([augment(x[index[r]], aug, g) for r, g in enumerate(model.generators)])
+                    if aug
+                    else x[index]
+                ).flatten(2)
+                for x, aug in zip(data.inputs, augments, strict=True)
+            ]
             yb = data.labels[index]
             with torch.autocast(device.type, enabled=use_amp):
-                logits, _ = model(xb)
+                logits, _ = model(xbs)
                 per_replica = nn.functional.cross_entropy(
                     logits.transpose(1, 2).float(), yb, reduction="none"
                 ).mean(dim=1)
@@ -249,7 +298,7 @@ def train_mlp_group(
         if len(validation):
             model.eval()
             with torch.no_grad():
-                logits, _ = model(x_all[validation].expand(len(seeds), -1, -1))
+                logits, _ = model([x[validation].flatten(1).expand(len(seeds), -1, -1) for x in data.inputs])
                 yv = data.labels[validation].expand(len(seeds), -1)
                 losses = nn.functional.cross_entropy(logits.transpose(1, 2), yv, reduction="none").mean(dim=1)
                 accuracies = (logits.argmax(dim=2) == yv).float().mean(dim=1)
@@ -271,7 +320,7 @@ def train_mlp_group(
     ]
 
 
-def _clip_per_replica(model: ReplicaMLP, max_norm: float) -> None:
+def _clip_per_replica(model: ReplicaNet, max_norm: float) -> None:
     grads = [p.grad for p in model.parameters() if p.grad is not None]
     norms = torch.sqrt(sum((g.flatten(1) ** 2).sum(dim=1) for g in grads))
     scale = torch.clamp(max_norm / (norms + 1e-6), max=1.0)
@@ -279,17 +328,21 @@ def _clip_per_replica(model: ReplicaMLP, max_norm: float) -> None:
         g.mul_(scale.view(-1, *([1] * (g.dim() - 1))))
 
 
-def mlp_replica_outputs(state: dict[str, np.ndarray], arch: Call, x: torch.Tensor, device: torch.device):
-    """Logits and penultimate features of one trained MLP replica."""
-    layers = len([k for k in state if k.startswith("weight.")])
-    sizes = [state[f"weight.{i}"].shape[0] for i in range(layers)] + [state[f"weight.{layers - 1}"].shape[1]]
-    model = ReplicaMLP([0], sizes[0], sizes[1:-1], sizes[-1], 0.0, arch["params"]["activation"], device).to(
-        device
-    )
+def replica_outputs(
+    learner: Call,
+    state: dict[str, np.ndarray],
+    inputs: list[torch.Tensor],
+    width: float,
+    device: torch.device,
+):
+    """Logits and penultimate features of one trained replica of a vectorisable learner."""
+    shapes = [tuple(x.shape[1:]) for x in inputs]
+    classes = state[f"weight.{sum(k.startswith('weight.') for k in state) - 1}"].shape[1]
+    model = ReplicaNet([0], *replica_shapes(learner, shapes, classes, width), device).to(device)
     model.load_replica(0, state)
     model.eval()
     with torch.no_grad():
-        logits, features = model(x.flatten(1).unsqueeze(0))
+        logits, features = model([x.flatten(1).unsqueeze(0) for x in inputs])
     return logits[0], features[0]
 
 

@@ -41,7 +41,10 @@ class Recorder:
             if node.name == self.fail_on:
                 raise ValueError("boom")
         for node in task.nodes:
-            (self.folder / node.id).write_text(str(len(task.nodes)))
+            # Written aside and renamed: a task cancelled mid-write (after a failure) leaves no torn file.
+            partial = self.folder.parent / f"{self.folder.name}.{node.id}.partial"
+            partial.write_text(str(len(task.nodes)))
+            partial.replace(self.folder / node.id)
 
     def done(self) -> dict[str, int]:
         return {path.name: int(path.read_text()) for path in self.folder.iterdir()}

@@ -8,7 +8,15 @@ import torch
 
 from homog.compiler.catalog import builtin_entries
 from homog.runtime import networks
-from homog.runtime.training import ReplicaMLP, TrainData, train_mlp_group, train_one
+from homog.runtime.ops import is_vectorisable
+from homog.runtime.training import (
+    ReplicaNet,
+    StackShape,
+    TrainData,
+    replica_outputs,
+    train_group,
+    train_one,
+)
 
 
 def _learner(**training) -> dict:
@@ -51,9 +59,9 @@ def _data(n: int = 120, features: int = 6, classes: int = 3, device: str = "cpu"
 def test_vectorised_replicas_equal_one_at_a_time():
     data, device = _data(), torch.device("cpu")
     seeds = list(range(10))
-    together = train_mlp_group(_learner(), data, seeds, 1.0, 0.8, device)
+    together = train_group(_learner(), data, seeds, 1.0, 0.8, device)
     for seed, replica in zip(seeds, together, strict=True):
-        (alone,) = train_mlp_group(_learner(), data, [seed], 1.0, 0.8, device)
+        (alone,) = train_group(_learner(), data, [seed], 1.0, 0.8, device)
         assert replica.state.keys() == alone.state.keys()
         for key in alone.state:
             np.testing.assert_allclose(replica.state[key], alone.state[key], atol=1e-6, rtol=0)
@@ -63,16 +71,17 @@ def test_vectorised_replicas_equal_one_at_a_time():
 
 def test_replicas_differ_by_seed_and_repeat_with_the_same_seed():
     data, device = _data(), torch.device("cpu")
-    a, b = train_mlp_group(_learner(early_stopping=None), data, [1, 2], 1.0, 1.0, device)
-    again, _ = train_mlp_group(_learner(early_stopping=None), data, [1, 2], 1.0, 1.0, device)
+    a, b = train_group(_learner(early_stopping=None), data, [1, 2], 1.0, 1.0, device)
+    again, _ = train_group(_learner(early_stopping=None), data, [1, 2], 1.0, 1.0, device)
     assert not np.allclose(a.state["weight.0"], b.state["weight.0"])
     np.testing.assert_array_equal(a.state["weight.0"], again.state["weight.0"])  # deterministic on CPU
 
 
 def test_replica_mlp_initialises_like_nn_linear():
-    model = ReplicaMLP([0, 1], 100, [50], 3, 0.0, "relu", torch.device("cpu"))
+    head = StackShape([100, 50, 3], 0.0, "relu", ends_linear=True)
+    model = ReplicaNet([0, 1], [], head, torch.device("cpu"))
     bound = 1 / np.sqrt(100)
-    weights = model.weights[0].detach().numpy()
+    weights = model.head.weights[0].detach().numpy()
     assert weights.shape == (2, 100, 50)
     assert np.abs(weights).max() <= bound and np.abs(weights).max() > 0.9 * bound
 
@@ -81,10 +90,71 @@ def test_early_stopping_stops_and_keeps_the_best_weights():
     data = _data()
     learner = _learner(epochs=60, optimizer={"name": "sgd", "params": {"lr": 0.5, "momentum": 0.9,
                        "weight_decay": 0.0, "nesterov": False}})  # fmt: skip
-    (replica,) = train_mlp_group(learner, data, [0], 1.0, 1.0, torch.device("cpu"))
+    (replica,) = train_group(learner, data, [0], 1.0, 1.0, torch.device("cpu"))
     assert replica.epochs < 60
     losses = replica.curves["val_loss"]
     assert len(losses) == replica.epochs
+
+
+def _fusion(strategy: str = "concat", **params) -> dict:
+    return {
+        "kind": "fusion",
+        "backend": "torch",
+        "inputs": ["a", "b"],
+        "strategy": {"name": strategy, "params": params},
+        "encoder": {"name": "mlp", "params": {"hidden": [8, 6], "dropout": 0.1, "activation": "relu"}},
+        "head": {"name": "mlp", "params": {"hidden": [12], "dropout": 0.2, "activation": "gelu"}},
+        "augment": {"a": [{"name": "feature_dropout", "params": {"p": 0.1}}], "b": []},
+        "training": _learner()["training"],
+    }
+
+
+def _two_modalities(n: int = 120) -> TrainData:
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((n, 4, 2)).astype(np.float32)  # not flat: flattened inside the network
+    b = rng.standard_normal((n, 3)).astype(np.float32)
+    y = (a[:, 0, 0] + b[:, 0] > 0).astype(np.int64) + (b[:, 1] > 1).astype(np.int64)
+    inputs = [torch.tensor(a), torch.tensor(b)]
+    return TrainData(inputs, torch.tensor(y), np.arange(80), np.arange(80, 100), 3, [(4, 2), (3,)])
+
+
+def test_concat_fusion_of_mlps_is_vectorised_and_replicas_equal_groups_of_one():
+    learner, data = _fusion(), _two_modalities()
+    assert is_vectorisable(learner) and not is_vectorisable(_fusion("sum", dim=4))
+    together = train_group(learner, data, [0, 1, 2, 3], 1.0, 0.9, torch.device("cpu"))
+    assert not np.allclose(together[0].state["weight.0"], together[1].state["weight.0"])
+    for seed, replica in enumerate(together):
+        (alone,) = train_group(learner, data, [seed], 1.0, 0.9, torch.device("cpu"))
+        assert replica.state.keys() == alone.state.keys()
+        for key in alone.state:
+            np.testing.assert_allclose(replica.state[key], alone.state[key], atol=1e-6, rtol=0)
+        assert replica.curves["val_loss"] == pytest.approx(alone.curves["val_loss"], abs=1e-6)
+
+
+def test_vectorised_fusion_computes_what_the_one_at_a_time_network_computes():
+    """The same weights through `Fusion` (concat of MLP encoders, MLP head) give the same outputs."""
+    learner, data = _fusion(), _two_modalities()
+    (replica,) = train_group(learner, data, [5], 1.0, 1.0, torch.device("cpu"))
+    fusion = networks.Fusion(data.shapes, 3, learner["strategy"], learner["encoder"], learner["head"], 1.0)
+    state = fusion.state_dict()
+    for m, encoder in enumerate(fusion.encoders):
+        for i in range(sum(isinstance(layer, torch.nn.Linear) for layer in encoder.body)):
+            state[f"encoders.{m}.body.{3 * i}.weight"] = torch.tensor(
+                replica.state[f"encoder.{m}.weight.{i}"].T
+            )
+            state[f"encoders.{m}.body.{3 * i}.bias"] = torch.tensor(replica.state[f"encoder.{m}.bias.{i}"][0])
+    state["head.body.0.weight"] = torch.tensor(replica.state["weight.0"].T)
+    state["head.body.0.bias"] = torch.tensor(replica.state["bias.0"][0])
+    state["head.out.weight"] = torch.tensor(replica.state["weight.1"].T)
+    state["head.out.bias"] = torch.tensor(replica.state["bias.1"][0])
+    fusion.load_state_dict(state)
+    fusion.eval()
+    logits, features = replica_outputs(learner, replica.state, data.inputs, 1.0, torch.device("cpu"))
+    with torch.no_grad():
+        expected_logits, expected_features = fusion(*data.inputs)
+    torch.testing.assert_close(logits, expected_logits, atol=1e-5, rtol=0)
+    torch.testing.assert_close(features, expected_features, atol=1e-5, rtol=0)
+    assert replica.parameters == sum(p.numel() for p in fusion.parameters())
 
 
 SHAPES = {"image": (8, 8), "sequence": (5, 4), "vector": (6,)}
@@ -163,7 +233,7 @@ def test_gated_unit_with_two_modalities_is_a_convex_combination():
 @pytest.mark.gpu
 def test_vectorised_replicas_on_cuda_match_one_at_a_time():
     data, device = _data(device="cuda"), torch.device("cuda")
-    together = train_mlp_group(_learner(), data, [0, 1, 2], 1.0, 1.0, device)
-    (alone,) = train_mlp_group(_learner(), data, [1], 1.0, 1.0, device)
+    together = train_group(_learner(), data, [0, 1, 2], 1.0, 1.0, device)
+    (alone,) = train_group(_learner(), data, [1], 1.0, 1.0, device)
     for key in alone.state:
         np.testing.assert_allclose(together[1].state[key], alone.state[key], atol=1e-5, rtol=0)

@@ -18,7 +18,7 @@ import torch
 from sklearn.datasets import load_digits
 from torch import nn
 
-from homog.runtime.training import TrainData, train_mlp_group
+from homog.runtime.training import TrainData, train_group
 
 SEEDS = list(range(10))
 EPOCHS, BATCH, LR = 20, 128, 1e-3
@@ -85,8 +85,8 @@ def main() -> None:
     xt, yt = data.inputs[0][train], data.labels[train]
     plain_loop(xt[:256], yt[:256], device)  # warm-up
     plain = timed(lambda: plain_loop(xt, yt, device))
-    vectorised = timed(lambda: train_mlp_group(_learner(), data, SEEDS, 1.0, 1.0, device))
-    one_at_a_time = timed(lambda: [train_mlp_group(_learner(), data, [s], 1.0, 1.0, device) for s in SEEDS])
+    vectorised = timed(lambda: train_group(_learner(), data, SEEDS, 1.0, 1.0, device))
+    one_at_a_time = timed(lambda: [train_group(_learner(), data, [s], 1.0, 1.0, device) for s in SEEDS])
     print(f"device: {device}, torch threads: {torch.get_num_threads()}")
     print(f"10 seeds x {EPOCHS} epochs, batch {BATCH}, {len(train)} examples")
     print(f"{'plain PyTorch loop (baseline)':<34} {plain:8.2f} s   1.00")
