@@ -41,9 +41,16 @@ def lower(ctx: Context) -> None:
         )
 
 
-def lower_ir(ir: ExperimentIR, origins: dict[str, str] | None = None, smoke_rows: int | None = None) -> Graph:
-    """`smoke_rows` caps each dataset's examples: the reduced mode of `homogc run --smoke`."""
-    origins = origins or {}
+def lower_ir(
+    ir: ExperimentIR,
+    origins: dict[str, str] | None = None,
+    smoke_rows: int | None = None,
+    contents: dict[str, str] | None = None,
+) -> Graph:
+    """`smoke_rows` caps each dataset's examples: the reduced mode of `homogc run --smoke`.
+    `contents` maps a dataset to its file's SHA-256 (the runtime reads files; the compiler does not),
+    so that editing a data file changes its load node and everything built on it."""
+    origins, contents = origins or {}, contents or {}
     graph = Graph()
     device = ir.experiment.device
     loads = {
@@ -51,7 +58,8 @@ def lower_ir(ir: ExperimentIR, origins: dict[str, str] | None = None, smoke_rows
             "load",
             d.name,
             {"source": d.source.model_dump(), "split": d.split.model_dump(), "seed": ir.experiment.seed}
-            | ({"smoke_rows": smoke_rows} if smoke_rows else {}),
+            | ({"smoke_rows": smoke_rows} if smoke_rows else {})
+            | ({"content": contents[d.name]} if d.name in contents else {}),
             [],
             CPU,
             origins.get(d.name),

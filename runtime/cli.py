@@ -2,7 +2,9 @@
 
 Exit status: 0 clean, 1 errors in a spec, 2 usage or I/O errors, 3 a bug in
 homogc (reported with a request to file it; the traceback only with --debug).
-Nothing here imports torch until a command needs to run models.
+Nothing here imports torch until a command needs to run models, and the front end
+and compiler are imported when a command first needs them: a re-run of an
+unchanged spec (see `rerun.py`) needs neither.
 """
 
 from __future__ import annotations
@@ -15,13 +17,11 @@ import sys
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from homog.compiler.driver import Compilation, compile_text
-from homog.dsl import codes
-from homog.dsl.diagnostics import Diagnostic, Severity, SpecError, render, render_json
-from homog.dsl.formatter import format_document
-from homog.dsl.parser import parse
-from homog.dsl.source import read_spec
+if TYPE_CHECKING:
+    from homog.compiler.driver import Compilation
+    from homog.dsl.diagnostics import Diagnostic
 
 EXIT_OK, EXIT_SPEC, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
 
@@ -37,6 +37,8 @@ class Reporter:
     warnings: int = 0
 
     def report(self, diagnostics: Sequence[Diagnostic]) -> None:
+        from homog.dsl.diagnostics import Severity, render, render_json
+
         for diagnostic in sorted(diagnostics, key=lambda d: d.sort_key):
             if diagnostic.severity is Severity.ERROR:
                 self.errors += 1
@@ -50,6 +52,9 @@ class Reporter:
 
 def _load(path: str, reporter: Reporter) -> tuple[str | None, int]:
     """Read a spec; on failure report it and return the exit status it earns."""
+    from homog.dsl.diagnostics import SpecError
+    from homog.dsl.source import read_spec
+
     try:
         text = read_spec(path)
     except SpecError as error:
@@ -61,6 +66,8 @@ def _load(path: str, reporter: Reporter) -> tuple[str | None, int]:
 
 def _compile(path: str, reporter: Reporter, strict: bool = False) -> tuple[Compilation | None, int]:
     """Read and compile one spec, reporting its diagnostics; the exit status it earns."""
+    from homog.compiler.driver import compile_text
+
     text, status = _load(path, reporter)
     if text is None:
         return None, status
@@ -90,7 +97,31 @@ def _origin(compilation: Compilation, key: str) -> str | None:
     return None
 
 
+def _unchanged_run(args: argparse.Namespace) -> str | None:
+    """The directory of a complete run of this very spec, when nothing it depends on has changed."""
+    from pathlib import Path
+
+    from . import rerun
+
+    if args.explain:  # the user asked to see every node's state: take the full path
+        return None
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return None  # the full path reports it, located
+    key = rerun.run_key(text, args.device, args.smoke, Path(args.runs))
+    directory = rerun.unchanged_run(Path(args.cache), key)
+    return None if directory is None else os.path.relpath(directory)
+
+
 def cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
+    unchanged = _unchanged_run(args)
+    if unchanged is not None:
+        if not args.quiet:
+            print(f"up to date: the spec, its data and homogc are as in {unchanged}", file=sys.stderr)
+        print(unchanged)
+        return EXIT_OK
+
     from pathlib import Path
 
     from .errors import RunError
@@ -211,6 +242,9 @@ def cmd_fmt(args: argparse.Namespace, reporter: Reporter) -> int:
         if text is None:
             status = max(status, load_status)
             continue
+        from homog.dsl.formatter import format_document
+        from homog.dsl.parser import parse
+
         result = parse(text, path)
         if not result.ok:
             reporter.report(result.diagnostics)
@@ -330,6 +364,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as error:  # a bug in homogc, never a mistake in a spec
+        from homog.dsl import codes
+        from homog.dsl.diagnostics import Diagnostic
+
         reporter.report(
             [
                 Diagnostic(
@@ -347,4 +384,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry_point() -> None:
-    sys.exit(main())
+    status = main()
+    if "torch" in sys.modules and "ray" not in sys.modules:
+        # Tearing down torch and scikit-learn at exit takes most of a second and frees nothing the
+        # operating system does not; every file homogc writes is closed by now. (Ray's drivers
+        # must shut down properly, so a Ray run exits the usual way.)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)

@@ -23,7 +23,7 @@ from homog.compiler.graph import OP_VERSIONS, Graph, Node
 from homog.compiler.ir import ExperimentIR
 from homog.compiler.lower import lower_ir
 
-from . import errors
+from . import errors, rerun
 from .cache import Cache
 from .ops import Ops, RemoteOps, group_key
 from .progress import Progress
@@ -145,10 +145,13 @@ def run_spec(
     options: RunOptions,
     out=sys.stderr,
 ) -> RunResult:
+    key = rerun.run_key(text, options.device, options.smoke, options.runs)
     if options.smoke:
         ir = smoke_ir(ir)
-    graph = lower_ir(ir, origins, smoke_rows=SMOKE_ROWS if options.smoke else None)
     cache = Cache(options.cache)
+    files = data_files(ir, path.parent)
+    contents = {name: rerun.file_digest(file, options.cache) for name, file in files.items()}
+    graph = lower_ir(ir, origins, smoke_rows=SMOKE_ROWS if options.smoke else None, contents=contents)
     experiment = ir.experiment.name
     status = explain(graph, cache, experiment)
     if options.explain:
@@ -159,7 +162,7 @@ def run_spec(
     requested = options.device or ir.experiment.device
     device = check_device(requested, None if options.device else device_origin) if needs_torch else requested
     if needs_torch:
-        _configure_torch(options.jobs)
+        _configure_torch(options.jobs, device)
     tasks = make_tasks(graph, group_key)
     ops = Ops(graph, cache, path.parent, device, ir.experiment.seed)
     progress = Progress(tasks, todo, quiet=options.quiet, out=out)
@@ -204,17 +207,33 @@ def run_spec(
         _write_run(directory, path, text, ir, graph, cache, timings, device, outcome)
     from .report.build import write_report
 
-    write_report(directory, Path(ir.report.path))
+    report = write_report(directory, Path(ir.report.path))
+    outputs = [report, directory / "results.json", Path(ir.report.path)]
+    rerun.remember_run(options.cache, key, directory, list(files.values()), outputs)
     computed = [i for i in todo if i in timings]
     return RunResult(directory, outcome, computed, [i for i in graph.nodes if i not in todo])
 
 
-def _configure_torch(jobs: int) -> None:
+def data_files(ir: ExperimentIR, base: Path) -> dict[str, Path]:
+    """The file behind each dataset read from a file (not those scikit-learn ships), where it exists."""
+    files = {}
+    for dataset in ir.datasets:
+        relative = dataset.source.params.get("path")
+        if relative and (base / relative).is_file():
+            files[dataset.name] = (base / relative).resolve()
+    return files
+
+
+def _configure_torch(jobs: int, device: str) -> None:
     import torch
 
     # Torch tasks run one at a time (a lock per device), so each may use every core.
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    if device != "cpu":
+        # Accelerator kernels (atomic adds) are where nondeterminism lives; the CPU kernels homogc
+        # uses repeat bit for bit (tested). The switch costs 1.5 s of imports (it loads torch's
+        # compiler to set one flag), so a CPU run does without it.
+        torch.use_deterministic_algorithms(True, warn_only=True)
 
 
 def _run_directory(root: Path, text: str) -> Path:

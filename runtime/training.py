@@ -22,6 +22,7 @@ from torch import nn
 
 from .data import subsample
 from .networks import Fusion, build, scaled
+from .optimizers import make_optimizer
 from .transforms import augment
 
 Call = dict[str, Any]
@@ -49,21 +50,6 @@ class TrainData:
 
 def _generator(seed: int, device: torch.device) -> torch.Generator:
     return torch.Generator(device=device).manual_seed(seed)
-
-
-def _optimizer(params, optimizer: Call) -> torch.optim.Optimizer:
-    name, p = optimizer["name"], optimizer["params"]
-    if name == "sgd":
-        return torch.optim.SGD(
-            params,
-            lr=p["lr"],
-            momentum=p["momentum"],
-            weight_decay=p["weight_decay"],
-            nesterov=p["nesterov"] and p["momentum"] > 0,
-        )
-    if name == "adam":
-        return torch.optim.Adam(params, lr=p["lr"], weight_decay=p["weight_decay"])
-    return torch.optim.AdamW(params, lr=p["lr"], weight_decay=p["weight_decay"])
 
 
 def learning_rate_factor(schedule: Call, epoch: int, epochs: int) -> float:
@@ -245,8 +231,8 @@ def train_group(
     model.to(device)
     labels_np = data.labels.cpu().numpy()
     trains = [torch.as_tensor(subsample(data.train, labels_np, fraction, s), device=device) for s in seeds]
-    optimizer = _optimizer(model.parameters(), training["optimizer"])
-    base_lr = [group["lr"] for group in optimizer.param_groups]
+    optimizer = make_optimizer(model.parameters(), training["optimizer"])
+    base_lr = optimizer.lr
     stopper = _Stopper(training["early_stopping"], len(seeds))
     validation = torch.as_tensor(data.validation, device=device)
     curves: list[dict[str, list[float]]] = [{"loss": [], "accuracy": []} for _ in seeds]
@@ -256,8 +242,7 @@ def train_group(
     use_amp = training["mixed_precision"] and device.type == "cuda"
     for epoch in range(epochs):
         factor = learning_rate_factor(training["schedule"], epoch, epochs)
-        for group, lr in zip(optimizer.param_groups, base_lr, strict=True):
-            group["lr"] = lr * factor
+        optimizer.lr = base_lr * factor
         model.train()
         orders = torch.stack(
             [
@@ -284,7 +269,7 @@ def train_group(
                 per_replica = nn.functional.cross_entropy(
                     logits.transpose(1, 2).float(), yb, reduction="none"
                 ).mean(dim=1)
-            optimizer.zero_grad(set_to_none=True)
+            optimizer.zero_grad()
             per_replica.sum().backward()
             if training["gradient_clip"]:
                 _clip_per_replica(model, training["gradient_clip"])
@@ -365,8 +350,8 @@ def train_one(
     labels_np = data.labels.cpu().numpy()
     train = torch.as_tensor(subsample(data.train, labels_np, fraction, seed), device=device)
     validation = torch.as_tensor(data.validation, device=device)
-    optimizer = _optimizer(model.parameters(), training["optimizer"])
-    base_lr = [group["lr"] for group in optimizer.param_groups]
+    optimizer = make_optimizer(model.parameters(), training["optimizer"])
+    base_lr = optimizer.lr
     stopper = _Stopper(training["early_stopping"], 1)
     curves: dict[str, list[float]] = {"loss": [], "accuracy": []}
     epochs, batch, n = training["epochs"], training["batch_size"], len(train)
@@ -378,8 +363,7 @@ def train_one(
 
     for epoch in range(epochs):
         factor = learning_rate_factor(training["schedule"], epoch, epochs)
-        for group, lr in zip(optimizer.param_groups, base_lr, strict=True):
-            group["lr"] = lr * factor
+        optimizer.lr = base_lr * factor
         model.train()
         order = train[torch.randperm(n, generator=generator, device=device)]
         loss_sum, correct = 0.0, 0
@@ -393,7 +377,7 @@ def train_one(
             with torch.autocast(device.type, enabled=use_amp):
                 logits, _ = model(*xs)
                 loss = nn.functional.cross_entropy(logits.float(), yb)
-            optimizer.zero_grad(set_to_none=True)
+            optimizer.zero_grad()
             loss.backward()
             if training["gradient_clip"]:
                 nn.utils.clip_grad_norm_(model.parameters(), training["gradient_clip"])

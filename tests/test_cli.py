@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-import homog.runtime.cli as cli
-
 from .conftest import run_cli
 
 ROOT = Path(__file__).parent.parent
@@ -116,7 +114,9 @@ def test_internal_error_is_reported_as_a_bug_without_traceback(monkeypatch):
     def explode(text, path):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli, "compile_text", explode)
+    import homog.compiler.driver
+
+    monkeypatch.setattr(homog.compiler.driver, "compile_text", explode)
     result = run_cli("check", QUICKSTART)
     assert result.status == 3
     assert "error[E009]: internal error: RuntimeError: boom" in result.stderr

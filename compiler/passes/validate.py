@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from homog.dsl.syntax import Attribute, Entry, Span
 
+from .. import codes
 from ..blocks import BLOCK_KINDS
 from ..context import Context, Declared
 from ..validation import validate
-from ..values import Invocation, Loc, Symbol, to_plain
+from ..values import Invocation, Loc, Symbol, describe, to_plain
 
 
 def validate_blocks(ctx: Context) -> None:
@@ -26,7 +27,16 @@ def _validate(ctx: Context, declared: Declared) -> None:
             key_spans[member.key.text] = member.key.span
         elif isinstance(member, Entry) and kind.entries is not None:
             value = to_plain(member.value, ("entry",), spans)
-            declared.entries.append(Invocation.of_symbol(value) if isinstance(value, Symbol) else value)
+            value = Invocation.of_symbol(value) if isinstance(value, Symbol) else value
+            if isinstance(value, Invocation):
+                declared.entries.append(value)
+            else:
+                ctx.report(
+                    codes.WRONG_TYPE,
+                    f"a '{declared.kind}' block lists {kind.entries}s by name, not {describe(value)}",
+                    member.value.span,
+                    hint="write a name such as accuracy, or a call such as cka(layer = penultimate)",
+                )
     declared.data, diagnostics = validate(
         kind.schema,
         data,

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+
+
+def _scipy_stats():
+    # Imported when a test is computed: scipy.stats takes most of a second to import, and a
+    # re-run that computes no test (or a `homogc report`) should not pay it.
+    from scipy import stats
+
+    return stats
 
 
 @dataclass
@@ -27,9 +34,9 @@ def mcnemar_counts(b: int, c: int) -> McNemar:
     total = b + c
     if total == 0:
         return McNemar(b, c, 1.0, None, 1.0)
-    exact = min(1.0, 2 * stats.binom.cdf(min(b, c), total, 0.5))
+    exact = min(1.0, 2 * _scipy_stats().binom.cdf(min(b, c), total, 0.5))
     chi2 = (abs(b - c) - 1) ** 2 / total
-    return McNemar(b, c, float(exact), float(chi2), float(stats.chi2.sf(chi2, 1)))
+    return McNemar(b, c, float(exact), float(chi2), float(_scipy_stats().chi2.sf(chi2, 1)))
 
 
 def ttest(a: np.ndarray, b: np.ndarray, paired: bool) -> dict[str, float]:
@@ -41,6 +48,7 @@ def ttest(a: np.ndarray, b: np.ndarray, paired: bool) -> dict[str, float]:
     if differences is not None and np.allclose(differences, differences[0]):
         # No spread in the differences: t is infinite (or undefined when they are all 0).
         return {"statistic": float("inf") if differences[0] else 0.0, "p": 0.0 if differences[0] else 1.0}
+    stats = _scipy_stats()
     result = stats.ttest_rel(a, b) if differences is not None else stats.ttest_ind(a, b, equal_var=False)
     return {"statistic": float(result.statistic), "p": float(result.pvalue)}
 
@@ -49,13 +57,13 @@ def wilcoxon(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     differences = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     if not np.any(differences):
         return {"statistic": 0.0, "p": 1.0}  # identical scores: no evidence of a difference
-    result = stats.wilcoxon(differences)
+    result = _scipy_stats().wilcoxon(differences)
     return {"statistic": float(result.statistic), "p": float(result.pvalue)}
 
 
 def chi_square(table: np.ndarray) -> dict[str, float]:
     """Chi-square test of independence on a contingency table."""
-    result = stats.chi2_contingency(np.asarray(table))
+    result = _scipy_stats().chi2_contingency(np.asarray(table))
     return {"statistic": float(result.statistic), "p": float(result.pvalue), "dof": int(result.dof)}
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn import metrics as sk
 
 
 def score(name: str, params: dict, truth: np.ndarray, probabilities: np.ndarray) -> object:
+    from sklearn import metrics as sk  # here, not above: importing scikit-learn costs a second
+
     labels = probabilities.argmax(axis=1)
     classes = np.arange(probabilities.shape[1])
     if name == "accuracy":

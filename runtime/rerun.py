@@ -1,0 +1,109 @@
+"""What a re-run may skip: fingerprints of data files, and the record of complete runs.
+
+Node ids cover the spec and homogc's ops, not the bytes of a data file, so a
+file source's SHA-256 is folded into its load node: edit the file and every
+node built on it is recomputed.
+
+A complete run also leaves a record, keyed by everything that decides its
+results apart from its data (the spec's text, the options that change results,
+and homogc's own code), listing the data files it read. A re-run whose key
+finds a record, whose files are unchanged and whose run directory is whole has
+nothing to do: it answers with that run directory without compiling, importing
+torch or writing anything, the way `make` answers "up to date". Any doubt (a
+missing or unreadable record, a changed file, a deleted run) falls back to the
+full path, where the node cache still saves every unchanged node.
+
+Only the standard library is imported here: this is the whole cost of a warm re-run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+_CODE_SUFFIXES = (".py", ".lark", ".j2")
+_FINGERPRINTS = "fingerprints.json"
+
+
+def file_digest(path: Path, cache_root: Path) -> str:
+    """SHA-256 of a file's bytes, remembered by (size, modification time) so a large file is read once."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    memo_path = Path(cache_root) / _FINGERPRINTS
+    memo = _read_json(memo_path) or {}
+    known = memo.get(str(path))
+    if known and known["size"] == stat.st_size and known["mtime_ns"] == stat.st_mtime_ns:
+        return known["sha256"]
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    memo[str(path)] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest.hexdigest()}
+    _write_json(memo_path, memo)
+    return digest.hexdigest()
+
+
+def code_fingerprint() -> str:
+    """SHA-256 of homogc's own source (code, grammar, templates): any change, even unreleased, shows."""
+    digest = hashlib.sha256()
+    for package in ("homog.dsl", "homog.compiler", "homog.runtime"):
+        spec = importlib.util.find_spec(package)
+        for folder in spec.submodule_search_locations or []:
+            root = Path(folder)
+            for file in sorted(p for p in root.rglob("*") if p.suffix in _CODE_SUFFIXES):
+                digest.update(str(file.relative_to(root)).encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def run_key(text: str, device: str | None, smoke: bool, runs: Path) -> str:
+    """The key of a run's record: the spec, the options that change results, and homogc's code."""
+    settings = {"device": device, "smoke": smoke, "runs": str(Path(runs).resolve())}
+    payload = json.dumps({"spec": text, "settings": settings, "code": code_fingerprint()}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def unchanged_run(cache_root: Path, key: str) -> Path | None:
+    """The run directory of a complete run with this key whose inputs and outputs are as they were."""
+    record = _read_json(Path(cache_root) / "runs" / f"{key}.json")
+    if not record:
+        return None
+    directory = Path(record["run"])
+    status = _read_json(directory / "status.json")
+    if not status or status.get("status") != "complete":
+        return None
+    if not all(Path(p).is_file() for p in record["outputs"]):
+        return None
+    for file in record["files"]:
+        try:
+            if file_digest(Path(file["path"]), cache_root) != file["sha256"]:
+                return None
+        except OSError:
+            return None
+    return directory
+
+
+def remember_run(cache_root: Path, key: str, directory: Path, files: list[Path], outputs: list[Path]) -> None:
+    record = {
+        "run": str(Path(directory).resolve()),
+        "files": [{"path": str(Path(f).resolve()), "sha256": file_digest(f, cache_root)} for f in files],
+        "outputs": [str(Path(p).resolve()) for p in outputs],
+    }
+    _write_json(Path(cache_root) / "runs" / f"{key}.json", record)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(value, sort_keys=True))
+    os.replace(temporary, path)
