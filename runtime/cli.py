@@ -103,7 +103,7 @@ def _unchanged_run(args: argparse.Namespace) -> str | None:
 
     from . import rerun
 
-    if args.explain:  # the user asked to see every node's state: take the full path
+    if args.explain or args.plan:  # the user asked about the nodes: take the full path
         return None
     try:
         text = Path(args.file).read_text(encoding="utf-8")
@@ -125,7 +125,7 @@ def cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
     from pathlib import Path
 
     from .errors import RunError
-    from .run import RunOptions, run_spec
+    from .run import RunOptions, plan_spec, run_spec
 
     compilation, status = _compile(args.file, reporter)
     if status != EXIT_OK or compilation is None or compilation.ir is None:
@@ -142,6 +142,18 @@ def cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
         address=args.address,
     )
     try:
+        if args.plan:
+            sys.stdout.write(
+                plan_spec(
+                    Path(args.file),
+                    reporter.sources[args.file],
+                    compilation.ir,
+                    compilation.origins,
+                    _origin(compilation, "device"),
+                    options,
+                )
+            )
+            return EXIT_OK
         result = run_spec(
             Path(args.file),
             reporter.sources[args.file],
@@ -317,6 +329,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--explain", action="store_true", help="say for each node whether it is cached, and if not why"
+    )
+    run.add_argument(
+        "--plan",
+        action="store_true",
+        help="print where each torch group would run, with its memory estimate; train nothing",
     )
     run.add_argument("--quiet", action="store_true", help="no progress output")
     run.add_argument(

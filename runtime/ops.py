@@ -111,17 +111,20 @@ class Ops:
         self.seed = experiment_seed
         self._memory: OrderedDict[str, Artifact] = OrderedDict()
         self._memory_lock = threading.Lock()  # tasks run in a pool of threads
-        self._torch_device = None
+        self._torch_devices: dict[str, Any] = {}
+        self.placement: dict[str, str] = {}  # node id -> device, where placement chose one
+        self._local = threading.local()  # the device of the task this thread runs
 
     # -- plumbing -------------------------------------------------------------
 
     @property
     def device(self):
-        if self._torch_device is None:
+        name = getattr(self._local, "device", None) or self.device_name
+        if name not in self._torch_devices:
             import torch
 
-            self._torch_device = torch.device(self.device_name)
-        return self._torch_device
+            self._torch_devices[name] = torch.device(name)
+        return self._torch_devices[name]
 
     def artifact(self, node_id: str) -> Artifact:
         with self._memory_lock:
@@ -139,6 +142,7 @@ class Ops:
 
     def execute(self, task: Task) -> None:
         """Compute the task's nodes that are not cached, under their locks, and store them."""
+        self._local.device = self.placement.get(task.ids[0])
         locks = [self.cache.lock(node_id) for node_id in sorted(task.ids)]
         for lock in locks:
             lock.__enter__()

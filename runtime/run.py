@@ -23,7 +23,7 @@ from homog.compiler.graph import OP_VERSIONS, Graph, Node
 from homog.compiler.ir import ExperimentIR
 from homog.compiler.lower import lower_ir
 
-from . import errors, rerun
+from . import errors, placement, rerun
 from .cache import Cache
 from .ops import Ops, RemoteOps, group_key
 from .progress import Progress
@@ -165,6 +165,13 @@ def run_spec(
         _configure_torch(options.jobs, device)
     tasks = make_tasks(graph, group_key)
     ops = Ops(graph, cache, path.parent, device, ir.experiment.seed)
+    slots = None
+    if needs_torch and options.executor == "local" and device.startswith("cuda"):
+        # Inputs first (cheap), so the torch groups can be sized and placed on the GPUs.
+        _run_inputs(tasks, ops)
+        devices = placement.local_devices(device)
+        place(graph, tasks, ops, devices)
+        slots = placement.DeviceSlots(devices)
     progress = Progress(tasks, todo, quiet=options.quiet, out=out)
     timings: dict[str, dict[str, Any]] = {}
 
@@ -191,7 +198,7 @@ def run_spec(
         executor = RayExecutor(options.address)
         execute = RemoteOps(graph, options.cache.resolve(), path.parent.resolve(), device, ir.experiment.seed)
     else:
-        executor = SyncExecutor() if options.jobs <= 1 else LocalExecutor(options.jobs)
+        executor = SyncExecutor() if options.jobs <= 1 else LocalExecutor(options.jobs, slots)
     directory = _run_directory(options.runs, text)
     outcome = "complete"
     try:
@@ -212,6 +219,65 @@ def run_spec(
     rerun.remember_run(options.cache, key, directory, list(files.values()), outputs)
     computed = [i for i in todo if i in timings]
     return RunResult(directory, outcome, computed, [i for i in graph.nodes if i not in todo])
+
+
+def _run_inputs(tasks: list[Task], ops: Ops) -> None:
+    """Load and view every input (through the cache): what placement needs to size the networks."""
+    inputs = [task for task in tasks if task.op in ("load", "view")]
+    run_tasks([Task(t.nodes, t.deps) for t in inputs], ops.execute, SyncExecutor(), Callbacks())
+
+
+def _facts(graph: Graph, ops: Ops) -> dict[str, dict[str, Any]]:
+    facts = {}
+    for view in graph.of_op("view"):
+        artifact = ops.artifact(view.id)
+        facts[view.id] = {
+            "shape": artifact.meta["shape"],
+            "rows": len(artifact.arrays["x.0"]),
+            "classes": len(ops.loaded(view.deps[0]).classes),
+        }
+    return facts
+
+
+def place(
+    graph: Graph, tasks: list[Task], ops: Ops, devices: list[placement.Device]
+) -> list[placement.Group]:
+    """Size the torch groups, give each a device, and tell the tasks and the ops where they run."""
+    groups = placement.plan_groups(graph, tasks, _facts(graph, ops))
+    placement.assign(groups, devices)
+    where = placement.placement_of(groups)
+    memory = {g.fit_ids[0]: g.memory for g in groups}
+    for task in tasks:
+        task.device = where.get(task.ids[0])
+        task.memory = memory.get(task.ids[0], 0)
+    ops.placement = where
+    return groups
+
+
+def plan_spec(
+    path: Path,
+    text: str,
+    ir: ExperimentIR,
+    origins: dict[str, str],
+    device_origin: str | None,
+    options: RunOptions,
+) -> str:
+    """`homogc run --plan`: where each torch group would run and the memory it would need; trains nothing."""
+    if options.smoke:
+        ir = smoke_ir(ir)
+    files = data_files(ir, path.parent)
+    contents = {name: rerun.file_digest(file, options.cache) for name, file in files.items()}
+    graph = lower_ir(ir, origins, smoke_rows=SMOKE_ROWS if options.smoke else None, contents=contents)
+    requested = options.device or ir.experiment.device
+    device = check_device(requested, None if options.device else device_origin)
+    tasks = make_tasks(graph, group_key)
+    ops = Ops(graph, Cache(options.cache), path.parent, device, ir.experiment.seed)
+    _run_inputs(tasks, ops)
+    devices = placement.local_devices(device)
+    groups = place(graph, tasks, ops, devices)
+    if not groups:
+        return "no torch learners: scikit-learn fits run on the CPU, beside one another\n"
+    return placement.render_plan(groups, devices)
 
 
 def data_files(ir: ExperimentIR, base: Path) -> dict[str, Path]:

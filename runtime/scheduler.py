@@ -23,6 +23,8 @@ from homog.compiler.graph import Graph, Node
 class Task:
     nodes: list[Node]
     deps: set[str] = field(default_factory=set)  # ids outside the task it waits for
+    device: str | None = None  # torch tasks: where placement put them (None: the run's device)
+    memory: int = 0  # bytes it is estimated to need on that device
 
     @property
     def op(self) -> str:
@@ -88,11 +90,12 @@ class SyncExecutor:
 
 
 class LocalExecutor:
-    """A pool of threads; torch tasks take a lock so work on one device is serialised."""
+    """A pool of threads. Torch tasks are admitted to their device by `slots` (placement.DeviceSlots):
+    by default one at a time, as torch work on the CPU uses every core already."""
 
-    def __init__(self, jobs: int) -> None:
+    def __init__(self, jobs: int, slots=None) -> None:
         self.pool = ThreadPoolExecutor(max_workers=jobs)
-        self.torch_lock = threading.Lock()
+        self.slots = slots if slots is not None else _OneAtATime()
         self.running: dict[Future, Task] = {}
 
     def step(
@@ -106,14 +109,29 @@ class LocalExecutor:
         return [(self.running.pop(future), future.exception()) for future in done]
 
     def _guarded(self, task: Task, execute, callbacks: Callbacks) -> None:
-        if task.nodes[0].resources.get("backend") == "torch":
-            with self.torch_lock:
-                run_with_callbacks(task, execute, callbacks)
-        else:
+        if task.nodes[0].resources.get("backend") != "torch":
             run_with_callbacks(task, execute, callbacks)
+            return
+        device = task.device or "default"
+        self.slots.acquire(device, task.memory)
+        try:
+            run_with_callbacks(task, execute, callbacks)
+        finally:
+            self.slots.release(device, task.memory)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _OneAtATime:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def acquire(self, device: str, memory: int) -> None:
+        self.lock.acquire()
+
+    def release(self, device: str, memory: int) -> None:
+        self.lock.release()
 
 
 def run_tasks(tasks: list[Task], execute: Callable[[Task], None], executor, callbacks: Callbacks) -> None:

@@ -1,0 +1,217 @@
+"""Placing torch work on the devices of one machine, and the plan `homogc run --plan` prints.
+
+A group is a torch fit task (the replicas of one learner that train together)
+and the predictions made with it. Its memory on a device is estimated from
+the network itself, built on torch's `meta` device (shapes, no storage):
+
+    weights:      parameters x replicas x 4 bytes x (weights, gradients, optimizer state)
+    activations:  what a forward pass stores for backward, per example
+                  x batch size x replicas x 4 bytes x 2 (the gradients of those activations)
+    data:         every example of the learner's inputs, moved to the device once per task
+
+Groups are placed largest first, each on the least loaded device it fits in
+(so the work spreads over the GPUs); a device runs several groups at once
+while their estimates fit in its memory, and one at a time beyond that. On the CPU torch
+work runs one group at a time, using every core.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from homog.compiler.graph import Graph
+
+from .scheduler import Task
+
+BYTES = 4  # float32
+STATE_SLOTS = {"sgd": 1, "adam": 2, "adamw": 2}  # momentum buffer; Adam's two moments
+
+
+@dataclass(frozen=True)
+class Device:
+    name: str  # "cpu", "cuda:0", ...
+    memory: int | None  # bytes; None for the CPU, where groups run one at a time
+
+
+@dataclass
+class Group:
+    label: str
+    fit_ids: list[str]
+    replicas: int
+    parameters: int  # one replica's
+    memory: int  # bytes, estimated
+    device: str = ""
+    follow: list[str] = field(default_factory=list)  # predict nodes, on the fit's device
+
+
+def memory_estimate(parameters: int, activations: int, batch: int, replicas: int, optimizer: str,
+                    data: int) -> int:  # fmt: skip
+    weights = parameters * replicas * BYTES * (2 + STATE_SLOTS.get(optimizer, 2))
+    return weights + activations * batch * replicas * BYTES * 2 + data * BYTES
+
+
+def assign(groups: list[Group], devices: list[Device]) -> None:
+    """Set each group's device. Largest first, each goes to the least loaded device (by the memory
+    of what it holds already, a stand-in for work) among those it fits in beside that; when it fits
+    in none, to the device with the most memory left, where it will run once others finish."""
+    if len(devices) == 1:
+        for group in groups:
+            group.device = devices[0].name
+        return
+    load = {d.name: 0 for d in devices}
+    for group in sorted(groups, key=lambda g: (-g.memory, g.label)):
+        fitting = [d for d in devices if d.memory is None or load[d.name] + group.memory <= d.memory]
+        if fitting:
+            target = min(fitting, key=lambda d: (load[d.name], devices.index(d)))
+        else:
+            target = max(devices, key=lambda d: ((d.memory or 0) - load[d.name], -devices.index(d)))
+        group.device = target.name
+        load[target.name] += group.memory
+
+
+def local_devices(requested: str) -> list[Device]:
+    """The devices a run may use: every CUDA device for `cuda`/`auto`, the named one, or the CPU."""
+    import torch
+
+    if requested in ("cuda", "auto") and torch.cuda.is_available():
+        return [
+            Device(f"cuda:{i}", torch.cuda.get_device_properties(i).total_memory)
+            for i in range(torch.cuda.device_count())
+        ]
+    if requested.startswith("cuda:"):
+        index = int(requested.split(":")[1])
+        return [Device(requested, torch.cuda.get_device_properties(index).total_memory)]
+    return [Device(requested if requested != "auto" else "cpu", None)]
+
+
+# --------------------------------------------------------------------------- estimating a group
+
+
+def _network_size(
+    learner: dict[str, Any], shapes: list[tuple[int, ...]], classes: int, width: float
+) -> tuple[int, int]:
+    """(parameters of one replica, activations stored per example) of the learner's network."""
+    import torch
+
+    from .training import build_network
+
+    # The one-at-a-time network has the parameters and activations of one replica of a group.
+    with torch.device("meta"):
+        network = build_network(learner, shapes, classes, width)
+    arguments = tuple(torch.empty((1, *s), device="meta") for s in shapes)
+    parameters = sum(p.numel() for p in network.parameters())
+    stored = 0
+
+    def count(_module, _inputs, output) -> None:
+        nonlocal stored
+        for tensor in output if isinstance(output, tuple) else (output,):
+            if isinstance(tensor, torch.Tensor):
+                stored += tensor.numel()
+
+    leaves = [m for m in network.modules() if not list(m.children())]
+    hooks = [m.register_forward_hook(count) for m in leaves]
+    try:
+        with torch.no_grad():
+            network(*arguments)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return parameters, max(stored, 1)
+
+
+def plan_groups(graph: Graph, tasks: list[Task], facts: dict[str, Any]) -> list[Group]:
+    """Groups of the torch fit tasks, with memory estimates. `facts` gives, per view node id,
+    its example shape and number of examples, and per load node id, its number of classes."""
+    from .ops import with_point
+
+    groups = []
+    predicts = graph.of_op("predict")
+    for task in tasks:
+        node = task.nodes[0]
+        if node.op != "fit" or node.params.get("backend") != "torch":
+            continue
+        learner = with_point(node.params)
+        views = list(node.deps)
+        shapes = [tuple(facts[v]["shape"]) for v in views]
+        rows = facts[views[0]]["rows"]
+        classes = facts[views[0]]["classes"]
+        parameters, stored = _network_size(learner, shapes, classes, learner["point"]["width"])
+        training = learner["training"]
+        data = rows * sum(math.prod(s) for s in shapes)
+        memory = memory_estimate(parameters, stored, training["batch_size"], len(task.nodes),
+                                 training["optimizer"]["name"], data)  # fmt: skip
+        label = node.name
+        if len(task.nodes) > 1:
+            label = re.sub(r" seed=\d+", "", node.name) + f" x{len(task.nodes)} seeds"
+        ids = set(task.ids)
+        follow = [p.id for p in predicts if p.deps and p.deps[0] in ids]
+        groups.append(Group(label, task.ids, len(task.nodes), parameters, memory, follow=follow))
+    return groups
+
+
+def placement_of(groups: list[Group]) -> dict[str, str]:
+    """Node id -> device, for the fits and predictions of every group."""
+    return {node_id: g.device for g in groups for node_id in (*g.fit_ids, *g.follow)}
+
+
+def render_plan(groups: list[Group], devices: list[Device]) -> str:
+    lines = [f"{'group':<44} {'replicas':>8} {'params':>10} {'memory':>10}  device"]
+    for group in groups:
+        size, count = _size(group.memory), f"{group.parameters:,}"
+        lines.append(f"{group.label:<44} {group.replicas:>8} {count:>10} {size:>10}  {group.device}")
+    lines.append("")
+    for device in devices:
+        mine = [g for g in groups if g.device == device.name]
+        total = sum(g.memory for g in mine)
+        capacity = "runs groups one at a time" if device.memory is None else f"of {_size(device.memory)}"
+        at_once = ""
+        if device.memory is not None:
+            at_once = "; all at once" if total <= device.memory else "; some wait for memory"
+        lines.append(f"{device.name}: {len(mine)} group(s), {_size(total)} estimated {capacity}{at_once}")
+    return "\n".join(lines) + "\n"
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+# --------------------------------------------------------------------------- running several at once
+
+
+class DeviceSlots:
+    """Admits torch tasks to a device: on a GPU while their memory estimates fit (always at least
+    one), on the CPU one at a time."""
+
+    def __init__(self, devices: list[Device]) -> None:
+        self.capacity = {d.name: d.memory for d in devices}
+        self.used = {d.name: 0 for d in devices}
+        self.running = {d.name: 0 for d in devices}
+        self.condition = threading.Condition()
+
+    def _fits(self, device: str, memory: int) -> bool:
+        if self.running.get(device, 0) == 0:
+            return True
+        capacity = self.capacity.get(device)
+        return capacity is not None and self.used[device] + memory <= capacity
+
+    def acquire(self, device: str, memory: int) -> None:
+        with self.condition:
+            self.used.setdefault(device, 0)
+            self.running.setdefault(device, 0)
+            self.condition.wait_for(lambda: self._fits(device, memory))
+            self.used[device] += memory
+            self.running[device] += 1
+
+    def release(self, device: str, memory: int) -> None:
+        with self.condition:
+            self.used[device] -= memory
+            self.running[device] -= 1
+            self.condition.notify_all()
