@@ -141,27 +141,19 @@ def cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
         executor=args.executor,
         address=args.address,
     )
+    spec = (
+        Path(args.file),
+        reporter.sources[args.file],
+        compilation.ir,
+        compilation.origins,
+        _origin(compilation, "device"),
+        options,
+    )
     try:
         if args.plan:
-            sys.stdout.write(
-                plan_spec(
-                    Path(args.file),
-                    reporter.sources[args.file],
-                    compilation.ir,
-                    compilation.origins,
-                    _origin(compilation, "device"),
-                    options,
-                )
-            )
+            sys.stdout.write(plan_spec(*spec))
             return EXIT_OK
-        result = run_spec(
-            Path(args.file),
-            reporter.sources[args.file],
-            compilation.ir,
-            compilation.origins,
-            _origin(compilation, "device"),
-            options,
-        )
+        result = run_spec(*spec)
     except RunError as error:
         reporter.report([error.diagnostic()])
         if args.debug and error.__cause__ is not None:

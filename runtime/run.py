@@ -136,6 +136,18 @@ def check_device(requested: str, origin: str | None) -> str:
     return requested
 
 
+def _lowered(
+    path: Path, ir: ExperimentIR, origins: dict[str, str], options: RunOptions
+) -> tuple[ExperimentIR, Graph, dict[str, Path]]:
+    """The IR as run (reduced with --smoke), its graph with the data files' hashes, and those files."""
+    if options.smoke:
+        ir = smoke_ir(ir)
+    files = data_files(ir, path.parent)
+    contents = {name: rerun.file_digest(file, options.cache) for name, file in files.items()}
+    graph = lower_ir(ir, origins, smoke_rows=SMOKE_ROWS if options.smoke else None, contents=contents)
+    return ir, graph, files
+
+
 def run_spec(
     path: Path,
     text: str,
@@ -146,12 +158,8 @@ def run_spec(
     out=sys.stderr,
 ) -> RunResult:
     key = rerun.run_key(text, options.device, options.smoke, options.runs)
-    if options.smoke:
-        ir = smoke_ir(ir)
+    ir, graph, files = _lowered(path, ir, origins, options)
     cache = Cache(options.cache)
-    files = data_files(ir, path.parent)
-    contents = {name: rerun.file_digest(file, options.cache) for name, file in files.items()}
-    graph = lower_ir(ir, origins, smoke_rows=SMOKE_ROWS if options.smoke else None, contents=contents)
     experiment = ir.experiment.name
     status = explain(graph, cache, experiment)
     if options.explain:
@@ -263,11 +271,7 @@ def plan_spec(
     options: RunOptions,
 ) -> str:
     """`homogc run --plan`: where each torch group would run and the memory it would need; trains nothing."""
-    if options.smoke:
-        ir = smoke_ir(ir)
-    files = data_files(ir, path.parent)
-    contents = {name: rerun.file_digest(file, options.cache) for name, file in files.items()}
-    graph = lower_ir(ir, origins, smoke_rows=SMOKE_ROWS if options.smoke else None, contents=contents)
+    ir, graph, _ = _lowered(path, ir, origins, options)
     requested = options.device or ir.experiment.device
     device = check_device(requested, None if options.device else device_origin)
     tasks = make_tasks(graph, group_key)
