@@ -48,8 +48,10 @@ class Group:
     follow: list[str] = field(default_factory=list)  # predict nodes, on the fit's device
 
 
-def memory_estimate(parameters: int, activations: int, batch: int, replicas: int, optimizer: str,
-                    data: int) -> int:  # fmt: skip
+def memory_estimate(
+    parameters: int, activations: int, batch: int, replicas: int, optimizer: str, data: int
+) -> int:
+    """Bytes a group needs on its device; `activations` are per example, `data` counts numbers."""
     weights = parameters * replicas * BYTES * (2 + STATE_SLOTS.get(optimizer, 2))
     return weights + activations * batch * replicas * BYTES * 2 + data * BYTES
 
@@ -125,7 +127,7 @@ def _network_size(
 
 def plan_groups(graph: Graph, tasks: list[Task], facts: dict[str, Any]) -> list[Group]:
     """Groups of the torch fit tasks, with memory estimates. `facts` gives, per view node id,
-    its example shape and number of examples, and per load node id, its number of classes."""
+    the shape of one example, the number of examples and the number of classes."""
     from .ops import with_point
 
     groups = []
