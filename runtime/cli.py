@@ -227,8 +227,23 @@ def cmd_graph(args: argparse.Namespace, reporter: Reporter) -> int:
     compilation, status = _compile(args.file, reporter)
     if status != EXIT_OK or compilation is None or compilation.graph is None:
         return status or EXIT_SPEC
-    sys.stdout.write(compilation.graph.render(args.graph_format))
+    sys.stdout.write(_graph_as_run(args.file, compilation).render(args.graph_format))
     return EXIT_OK
+
+
+def _graph_as_run(path: str, compilation: Compilation):
+    """The graph `run` would execute: with the SHA-256 of data files in their load nodes' ids."""
+    from pathlib import Path
+
+    from homog.compiler.lower import lower_ir
+
+    from . import rerun
+
+    files = rerun.data_files(compilation.ir, Path(path).parent)
+    if not files:
+        return compilation.graph
+    contents = {name: rerun.file_digest(file, None) for name, file in files.items()}
+    return lower_ir(compilation.ir, compilation.origins, contents=contents)
 
 
 def cmd_show(args: argparse.Namespace, reporter: Reporter) -> int:

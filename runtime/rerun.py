@@ -29,12 +29,24 @@ _CODE_SUFFIXES = (".py", ".lark", ".j2")
 _FINGERPRINTS = "fingerprints.json"
 
 
-def file_digest(path: Path, cache_root: Path) -> str:
-    """SHA-256 of a file's bytes, remembered by (size, modification time) so a large file is read once."""
+def data_files(ir: Any, base: Path) -> dict[str, Path]:
+    """The file behind each dataset of an experiment IR read from a file (not those scikit-learn
+    ships), where it exists; paths are relative to the spec's folder."""
+    files = {}
+    for dataset in ir.datasets:
+        relative = dataset.source.params.get("path")
+        if relative and (Path(base) / relative).is_file():
+            files[dataset.name] = (Path(base) / relative).resolve()
+    return files
+
+
+def file_digest(path: Path, cache_root: Path | None) -> str:
+    """SHA-256 of a file's bytes, remembered in the cache by (size, modification time) so that a
+    large file is read once; without a cache, read every time."""
     path = Path(path).resolve()
     stat = path.stat()
-    memo_path = Path(cache_root) / _FINGERPRINTS
-    memo = _read_json(memo_path) or {}
+    memo_path = Path(cache_root) / _FINGERPRINTS if cache_root is not None else None
+    memo = (_read_json(memo_path) or {}) if memo_path else {}
     known = memo.get(str(path))
     if known and known["size"] == stat.st_size and known["mtime_ns"] == stat.st_mtime_ns:
         return known["sha256"]
@@ -42,8 +54,9 @@ def file_digest(path: Path, cache_root: Path) -> str:
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    memo[str(path)] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest.hexdigest()}
-    _write_json(memo_path, memo)
+    if memo_path:
+        memo[str(path)] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest.hexdigest()}
+        _write_json(memo_path, memo)
     return digest.hexdigest()
 
 

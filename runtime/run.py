@@ -142,7 +142,7 @@ def _lowered(
     """The IR as run (reduced with --smoke), its graph with the data files' hashes, and those files."""
     if options.smoke:
         ir = smoke_ir(ir)
-    files = data_files(ir, path.parent)
+    files = rerun.data_files(ir, path.parent)
     contents = {name: rerun.file_digest(file, options.cache) for name, file in files.items()}
     graph = lower_ir(ir, origins, smoke_rows=SMOKE_ROWS if options.smoke else None, contents=contents)
     return ir, graph, files
@@ -282,16 +282,6 @@ def plan_spec(
     if not groups:
         return "no torch learners: scikit-learn fits run on the CPU, beside one another\n"
     return placement.render_plan(groups, devices)
-
-
-def data_files(ir: ExperimentIR, base: Path) -> dict[str, Path]:
-    """The file behind each dataset read from a file (not those scikit-learn ships), where it exists."""
-    files = {}
-    for dataset in ir.datasets:
-        relative = dataset.source.params.get("path")
-        if relative and (base / relative).is_file():
-            files[dataset.name] = (base / relative).resolve()
-    return files
 
 
 def _configure_torch(jobs: int, device: str) -> None:

@@ -92,3 +92,14 @@ def test_clean_forgets_the_runs(tmp_path):
     first = _setup(tmp_path)
     assert _homogc(tmp_path, "clean").returncode == 0
     assert _run(tmp_path) != first
+
+
+def test_graph_shows_the_ids_that_run_executes(tmp_path):
+    first = _setup(tmp_path)
+    shown = _homogc(tmp_path, "graph", "--format", "json", "data.homog")
+    assert shown.returncode == 0, shown.stderr
+    ids = {node["id"] for node in json.loads(shown.stdout)["nodes"]}
+    assert ids == {node["id"] for node in json.loads((first / "graph.json").read_text())["nodes"]}
+    _write_data(tmp_path, seed=1)
+    edited = _homogc(tmp_path, "graph", "--format", "json", "data.homog")
+    assert {node["id"] for node in json.loads(edited.stdout)["nodes"]}.isdisjoint(ids)
