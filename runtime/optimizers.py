@@ -33,13 +33,7 @@ class Optimizer:
         for p in self.params:
             p.grad = None
 
-    @torch.no_grad()
     def step(self) -> None:
-        for i, p in enumerate(self.params):
-            if p.grad is not None:
-                self._update(i, p, p.grad)
-
-    def _update(self, i: int, p: torch.Tensor, grad: torch.Tensor) -> None:
         raise NotImplementedError
 
 
@@ -48,6 +42,12 @@ class SGD(Optimizer):
         super().__init__(params, lr)
         self.momentum, self.weight_decay, self.nesterov = momentum, weight_decay, nesterov
         self.buffers: dict[int, torch.Tensor] = {}
+
+    @torch.no_grad()
+    def step(self) -> None:
+        for i, p in enumerate(self.params):
+            if p.grad is not None:
+                self._update(i, p, p.grad)
 
     def _update(self, i: int, p: torch.Tensor, grad: torch.Tensor) -> None:
         if self.weight_decay:

@@ -75,19 +75,20 @@ def assign(groups: list[Group], devices: list[Device]) -> None:
         load[target.name] += group.memory
 
 
-def local_devices(requested: str) -> list[Device]:
-    """The devices a run may use: every CUDA device for `cuda`/`auto`, the named one, or the CPU."""
+def local_devices(device: str) -> list[Device]:
+    """The devices a run on `device` (as `check_device` resolved it) may use: every CUDA device
+    for `cuda`, only the named one for `cuda:N`, else that one device (CPU, MPS)."""
     import torch
 
-    if requested in ("cuda", "auto") and torch.cuda.is_available():
+    if device == "cuda":
         return [
             Device(f"cuda:{i}", torch.cuda.get_device_properties(i).total_memory)
             for i in range(torch.cuda.device_count())
         ]
-    if requested.startswith("cuda:"):
-        index = int(requested.split(":")[1])
-        return [Device(requested, torch.cuda.get_device_properties(index).total_memory)]
-    return [Device(requested if requested != "auto" else "cpu", None)]
+    if device.startswith("cuda:"):
+        index = int(device.split(":")[1])
+        return [Device(device, torch.cuda.get_device_properties(index).total_memory)]
+    return [Device(device, None)]
 
 
 # --------------------------------------------------------------------------- estimating a group
@@ -131,7 +132,10 @@ def plan_groups(graph: Graph, tasks: list[Task], facts: dict[str, Any]) -> list[
     from .ops import with_point
 
     groups = []
-    predicts = graph.of_op("predict")
+    predicts_of: dict[str, list[str]] = {}  # fit id -> the predictions made with it
+    for predict in graph.of_op("predict"):
+        if predict.deps:
+            predicts_of.setdefault(predict.deps[0], []).append(predict.id)
     for task in tasks:
         node = task.nodes[0]
         if node.op != "fit" or node.params.get("backend") != "torch":
@@ -149,8 +153,7 @@ def plan_groups(graph: Graph, tasks: list[Task], facts: dict[str, Any]) -> list[
         label = node.name
         if len(task.nodes) > 1:
             label = re.sub(r" seed=\d+", "", node.name) + f" x{len(task.nodes)} seeds"
-        ids = set(task.ids)
-        follow = [p.id for p in predicts if p.deps and p.deps[0] in ids]
+        follow = [predict for fit in task.ids for predict in predicts_of.get(fit, [])]
         groups.append(Group(label, task.ids, len(task.nodes), parameters, memory, follow=follow))
     return groups
 

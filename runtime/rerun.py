@@ -99,10 +99,13 @@ def unchanged_run(cache_root: Path, key: str) -> Path | None:
     return directory
 
 
-def remember_run(cache_root: Path, key: str, directory: Path, files: list[Path], outputs: list[Path]) -> None:
+def remember_run(
+    cache_root: Path, key: str, directory: Path, digests: dict[Path, str], outputs: list[Path]
+) -> None:
+    """Record a complete run; `digests` are the SHA-256 of the data files it read, by path."""
     record = {
         "run": str(Path(directory).resolve()),
-        "files": [{"path": str(Path(f).resolve()), "sha256": file_digest(f, cache_root)} for f in files],
+        "files": [{"path": str(Path(f).resolve()), "sha256": sha} for f, sha in digests.items()],
         "outputs": [str(Path(p).resolve()) for p in outputs],
     }
     _write_json(Path(cache_root) / "runs" / f"{key}.json", record)

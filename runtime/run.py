@@ -138,14 +138,15 @@ def check_device(requested: str, origin: str | None) -> str:
 
 def _lowered(
     path: Path, ir: ExperimentIR, origins: dict[str, str], options: RunOptions
-) -> tuple[ExperimentIR, Graph, dict[str, Path]]:
-    """The IR as run (reduced with --smoke), its graph with the data files' hashes, and those files."""
+) -> tuple[ExperimentIR, Graph, dict[Path, str]]:
+    """The IR as run (reduced with --smoke), its graph with the data files' hashes, and those
+    hashes by file."""
     if options.smoke:
         ir = smoke_ir(ir)
     files = rerun.data_files(ir, path.parent)
     contents = {name: rerun.file_digest(file, options.cache) for name, file in files.items()}
     graph = lower_ir(ir, origins, smoke_rows=SMOKE_ROWS if options.smoke else None, contents=contents)
-    return ir, graph, files
+    return ir, graph, {files[name]: sha for name, sha in contents.items()}
 
 
 def run_spec(
@@ -158,7 +159,7 @@ def run_spec(
     out=sys.stderr,
 ) -> RunResult:
     key = rerun.run_key(text, options.device, options.smoke, options.runs)
-    ir, graph, files = _lowered(path, ir, origins, options)
+    ir, graph, digests = _lowered(path, ir, origins, options)
     cache = Cache(options.cache)
     experiment = ir.experiment.name
     status = explain(graph, cache, experiment)
@@ -224,7 +225,7 @@ def run_spec(
 
     report = write_report(directory, Path(ir.report.path))
     outputs = [report, directory / "results.json", Path(ir.report.path)]
-    rerun.remember_run(options.cache, key, directory, list(files.values()), outputs)
+    rerun.remember_run(options.cache, key, directory, digests, outputs)
     computed = [i for i in todo if i in timings]
     return RunResult(directory, outcome, computed, [i for i in graph.nodes if i not in todo])
 
