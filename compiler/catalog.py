@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from .fields import Ref, Schema, Text, choice
-from .registry import Entry, FieldInfo, Shape
+from .registry import Entry, FieldInfo, Shape, SizeRule
 
 _IMAGE_TYPES = frozenset({"image"})
 _SEQUENCE = frozenset({"sequence"})
@@ -225,9 +225,48 @@ class KNN(Schema):
     weights: choice("uniform", "distance") = "uniform"
 
 
-def _torch(name: str, summary: str, params: type[Schema], accepts: frozenset[str]) -> Entry:
+def scaled(size: int, width: float, multiple: int = 1) -> int:
+    """A hidden size times a sweep's width, rounded to a multiple (at least one multiple)."""
+    return max(multiple, round(size * width / multiple) * multiple)
+
+
+def _sized_list(key: str) -> SizeRule:
+    """Layers given as a list of sizes: `depth` cuts the list or repeats its last size; `width`
+    multiplies every size."""
+
+    def rule(params: dict, width: float, depth: int | None) -> dict:
+        sizes = params[key]
+        if depth is not None:
+            sizes = sizes or [128]
+            sizes = sizes[:depth] + [sizes[-1]] * max(0, depth - len(sizes))
+        return {**params, key: [scaled(size, width) for size in sizes]}
+
+    return rule
+
+
+def _sized_layers(key: str, multiple_of: str | None = None) -> SizeRule:
+    """A stack of `layers` layers of one size `key`: `depth` sets the layers, `width` scales the size."""
+
+    def rule(params: dict, width: float, depth: int | None) -> dict:
+        multiple = params[multiple_of] if multiple_of else 1
+        sized = {**params, key: scaled(params[key], width, multiple)}
+        return sized if depth is None else {**sized, "layers": depth}
+
+    return rule
+
+
+def _torch(
+    name: str, summary: str, params: type[Schema], accepts: frozenset[str], size_rule: SizeRule
+) -> Entry:
     return Entry(
-        "architecture", name, summary, params, accepts=accepts, backend="torch", representations=_TORCH_LAYERS
+        "architecture",
+        name,
+        summary,
+        params,
+        accepts=accepts,
+        backend="torch",
+        representations=_TORCH_LAYERS,
+        size_rule=size_rule,
     )
 
 
@@ -244,12 +283,36 @@ def _sklearn_learner(name: str, summary: str, params: type[Schema], representati
 
 
 LEARNERS = [
-    _torch("mlp", "a multilayer perceptron; images and sequences are flattened", MLP, _NUMERIC),
-    _torch("cnn", "a 2-D convolutional network", CNN, _IMAGE_TYPES),
-    _torch("cnn1d", "a 1-D convolutional network over time", CNN, _SEQUENCE),
-    _torch("gru", "a GRU over time; the last state is the representation", Recurrent, _SEQUENCE),
-    _torch("lstm", "an LSTM over time; the last state is the representation", Recurrent, _SEQUENCE),
-    _torch("transformer", "a small transformer encoder with mean pooling", Transformer, _SEQUENCE),
+    _torch(
+        "mlp",
+        "a multilayer perceptron; images and sequences are flattened",
+        MLP,
+        _NUMERIC,
+        _sized_list("hidden"),
+    ),
+    _torch("cnn", "a 2-D convolutional network", CNN, _IMAGE_TYPES, _sized_list("channels")),
+    _torch("cnn1d", "a 1-D convolutional network over time", CNN, _SEQUENCE, _sized_list("channels")),
+    _torch(
+        "gru",
+        "a GRU over time; the last state is the representation",
+        Recurrent,
+        _SEQUENCE,
+        _sized_layers("hidden"),
+    ),
+    _torch(
+        "lstm",
+        "an LSTM over time; the last state is the representation",
+        Recurrent,
+        _SEQUENCE,
+        _sized_layers("hidden"),
+    ),
+    _torch(
+        "transformer",
+        "a small transformer encoder with mean pooling",
+        Transformer,
+        _SEQUENCE,
+        _sized_layers("dim", multiple_of="heads"),
+    ),
     _sklearn_learner(
         "logistic_regression", "multinomial logistic regression", LogisticRegression, ("logits",)
     ),

@@ -62,6 +62,7 @@ class Context:
     references: dict[int, Declared] = field(default_factory=dict)  # id(symbol) -> what it names
     shapes: dict[str, tuple[int, ...] | None] = field(default_factory=dict)  # modality -> one example's
     sweep_points: list[dict[str, Any]] = field(default_factory=list)
+    options: Any = None  # driver.Options: the reduced mode, the data files' digests
     ir: Any = None
     graph: Any = None
     _by_kind: dict[str, list[Declared]] = field(default_factory=dict)

@@ -10,8 +10,11 @@ descriptive and never part of an id.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from homog.dsl.syntax import Span
 
 from .hashing import content_hash
 
@@ -20,7 +23,7 @@ from .hashing import content_hash
 OP_VERSIONS = {
     "load": 1,
     "view": 1,
-    "fit": 2,  # 2: concat fusions of MLPs train as vectorised replicas
+    "fit": 3,  # 3: the learner as trained (sweep point applied); seed, fold and data fraction beside it
     "predict": 1,
     "late_fuse": 1,
     "metric": 1,
@@ -30,13 +33,20 @@ OP_VERSIONS = {
 
 @dataclass(frozen=True)
 class Node:
+    """One unit of work. `inputs` names each node it reads (as a task names its dependencies),
+    e.g. {"fit": id, "view.pixels": id}: the runtime hands a node its inputs by these names."""
+
     id: str
     op: str
     name: str
     params: dict[str, Any]
-    deps: tuple[str, ...]
+    inputs: dict[str, str]
     resources: dict[str, str] = field(default_factory=dict)
-    origin: str | None = None  # the spec location that declared it, for error messages
+    origin: Span | None = None  # the spec location that declared it, for error messages
+
+    @property
+    def deps(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.inputs.values()))
 
     @property
     def short_id(self) -> str:
@@ -49,8 +59,9 @@ class Node:
             "name": self.name,
             "params": self.params,
             "deps": list(self.deps),
+            "inputs": self.inputs,
             "resources": self.resources,
-            "origin": self.origin,
+            "origin": None if self.origin is None else str(self.origin),
         }
 
 
@@ -67,16 +78,16 @@ class Graph:
         op: str,
         name: str,
         params: dict[str, Any],
-        deps: list[str],
+        inputs: Mapping[str, str],
         resources: dict[str, str] | None = None,
-        origin: str | None = None,
+        origin: Span | None = None,
     ) -> str:
-        missing = [d for d in deps if d not in self.nodes]
-        if missing:
+        if any(d not in self.nodes for d in inputs.values()):
             raise ValueError(f"{op} {name}: dependencies must be added first")
+        deps = list(dict.fromkeys(inputs.values()))
         ident = node_id(op, params, deps)
         if ident not in self.nodes:
-            self.nodes[ident] = Node(ident, op, name, params, tuple(deps), resources or {}, origin)
+            self.nodes[ident] = Node(ident, op, name, params, dict(inputs), resources or {}, origin)
         return ident
 
     def of_op(self, op: str) -> list[Node]:

@@ -83,6 +83,8 @@ class MetricIR(IR):
     scope: str
     params: dict[str, Any]
     learners: list[str]  # the learners that take part
+    uses: dict[str, str] = {}  # parameter -> the label of the metric it builds on (cluster's `by`)
+    implied: bool = False  # not in the spec: measured because another metric builds on it
 
 
 class PointIR(IR):
@@ -93,6 +95,25 @@ class PointIR(IR):
     lr: float | None = None  # the optimizer's, when swept
     epochs: int | None = None  # the training block's, when swept
     depth: int | None = None  # the architecture's, when swept
+
+
+class FitIR(IR):
+    """One learner trained at one sweep point: the learner as trained (the point's width, depth,
+    learning rate and epochs applied), with the point it belongs to."""
+
+    learner: LearnerIR
+    point: PointIR
+    index: int  # of the point in the sweep
+
+
+class FitParams(IR):
+    """A fit node's parameters: the learner as trained, and what else decides the fit."""
+
+    learner: LearnerIR
+    augment: dict[str, list[CallIR]]  # modality -> its training-time augmentations
+    seed: int
+    fold: int
+    data_fraction: float
 
 
 class ReportIR(IR):
@@ -108,6 +129,7 @@ class ExperimentIR(IR):
     conditions: list[ConditionIR]  # "clean" first, then by name
     metrics: list[MetricIR]
     sweep: list[PointIR]
+    fits: list[FitIR]  # every learner (but late fusions) at every point, in the learners' order
     report: ReportIR
 
     def canonical_json(self) -> str:

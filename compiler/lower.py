@@ -3,35 +3,46 @@
     load (dataset) -> view (modality) -> fit (learner x point) -> predict (x condition)
         -> late_fuse (late fusions) -> metric -> report
 
-A fit depends only on what changes its result: a scikit-learn learner ignores
-the training block and the width axis, and a condition that shifts none of a
-learner's modalities gives the same predict node as clean data. Identical
-work shares one node.
+Every node names its inputs (`{"fit": id, "view.pixels": id}`), and its
+parameters are all it needs besides them: a fit's are the learner as trained
+(the IR's `fits`), a metric's name each run it compares with the run's
+identity. A fit depends only on what changes its result: a scikit-learn
+learner ignores the training block and the width axis, and a condition that
+shifts none of a learner's modalities gives the same predict node as clean
+data. Identical work shares one node.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from homog.dsl.syntax import Span
+
 from . import codes
 from .context import Context
 from .graph import Graph
 from .hashing import NotHashable
-from .ir import ExperimentIR, LearnerIR, PointIR
+from .ir import ExperimentIR, FitIR, FitParams, LearnerIR, PointIR
 from .passes.sweeps import NETWORK_AXES
 
 CPU = {"backend": "numpy", "device": "cpu"}
 POINT_AXES = ("seed", "width", "data_fraction", "lr", "epochs", "depth", "fold")
 
 
-def origins(ctx: Context) -> dict[str, str]:
+def origins(ctx: Context) -> dict[str, Span]:
     """Where each declaration is named in the spec: a node's origin, for errors while running."""
-    return {name: str(d.name_span) for name, d in ctx.names.items()}
+    return {name: d.name_span for name, d in ctx.names.items()}
 
 
 def lower(ctx: Context) -> None:
+    options = ctx.options
     try:
-        ctx.graph = lower_ir(ctx.ir, origins(ctx))
+        ctx.graph = lower_ir(
+            ctx.ir,
+            origins(ctx),
+            smoke_rows=options.smoke_rows if options and options.smoke else None,
+            digest=options.digest if options else None,
+        )
     except NotHashable as error:
         ctx.report(
             codes.NOT_HASHABLE,
@@ -41,149 +52,186 @@ def lower(ctx: Context) -> None:
         )
 
 
+class _Lowering:
+    """The nodes made so far, by what they stand for."""
+
+    def __init__(self, ir: ExperimentIR, origins: dict[str, Span]) -> None:
+        self.ir, self.origins, self.graph = ir, origins, Graph()
+        self.loads: dict[str, str] = {}
+        self.views: dict[str, str] = {}
+        self.fits: dict[tuple[str, int], str] = {}
+        self.predictions: dict[tuple[str, int, str], str] = {}
+        self.modalities = {m.name: m for m in ir.modalities}
+        self.learners = {learner.name: learner for learner in ir.learners}
+        self.varying = [axis for axis in POINT_AXES if len({getattr(p, axis) for p in ir.sweep}) > 1]
+
+    def dataset_of(self, learner: LearnerIR) -> str:
+        """The dataset whose test examples a learner is evaluated on: that of its first input."""
+        first = learner.inputs[0]
+        if learner.backend == "late":
+            return self.dataset_of(self.learners[first])
+        return self.modalities[first].dataset
+
+    def label(self, learner: LearnerIR, point: PointIR) -> str:
+        """`seed=1 width=2`: the axes that vary across the sweep, as node and run names show them;
+        widths scale networks only, so a forest's name does not claim a width."""
+        shown = self.varying
+        if learner.backend == "sklearn":
+            shown = [a for a in shown if a not in NETWORK_AXES]
+        return " ".join(f"{'data' if a == 'data_fraction' else a}={getattr(point, a):g}" for a in shown)
+
+
 def lower_ir(
     ir: ExperimentIR,
-    origins: dict[str, str] | None = None,
+    origins: dict[str, Span] | None = None,
     smoke_rows: int | None = None,
-    contents: dict[str, str] | None = None,
+    digest=None,
 ) -> Graph:
-    """`smoke_rows` caps each dataset's examples: the reduced mode of `homogc run --smoke`.
-    `contents` maps a dataset to its file's SHA-256 (the runtime reads files; the compiler does not),
-    so that editing a data file changes its load node and everything built on it."""
-    origins, contents = origins or {}, contents or {}
-    graph = Graph()
-    device = ir.experiment.device
-    loads = {
-        d.name: graph.add(
-            "load",
-            d.name,
-            {"source": d.source.model_dump(), "split": d.split.model_dump(), "seed": ir.experiment.seed}
-            | ({"smoke_rows": smoke_rows} if smoke_rows else {})
-            | ({"content": contents[d.name]} if d.name in contents else {}),
-            [],
-            CPU,
-            origins.get(d.name),
-        )
-        for d in ir.datasets
-    }
-    views = {
-        m.name: graph.add(
-            "view",
-            m.name,
-            m.model_dump(include={"dataset", "field", "type", "transforms", "shape"}),
-            [loads[m.dataset]],
-            CPU,
-            origins.get(m.name),
-        )
-        for m in ir.modalities
-    }
-    modalities = {m.name: m for m in ir.modalities}
-    varying = [axis for axis in POINT_AXES if len({getattr(p, axis) for p in ir.sweep}) > 1]
-    predictions: dict[tuple[str, int, str], str] = {}
-    fits: list[str] = []
-    fits_of: dict[tuple[str, int], str] = {}
+    """`smoke_rows` caps each dataset's examples (the reduced mode of `homogc run --smoke`).
+    `digest(path)` gives the SHA-256 of a data file named by the spec (None when there is no such
+    file): the compiler reads no files, and a file's digest in its load node makes an edit of the
+    file recompute everything built on it."""
+    low = _Lowering(ir, origins or {})
+    for d in ir.datasets:
+        params = {"source": d.source.model_dump(), "split": d.split.model_dump(), "seed": ir.experiment.seed}
+        if smoke_rows:
+            params["smoke_rows"] = smoke_rows
+        content = digest(d.source.params["path"]) if digest and "path" in d.source.params else None
+        if content:
+            params["content"] = content
+        low.loads[d.name] = low.graph.add("load", d.name, params, {}, CPU, low.origins.get(d.name))
+    for m in ir.modalities:
+        params = m.model_dump(include={"dataset", "field", "type", "transforms", "shape"})
+        inputs = {"load": low.loads[m.dataset]}
+        low.views[m.name] = low.graph.add("view", m.name, params, inputs, CPU, low.origins.get(m.name))
+    fits_of = {(fit.learner.name, fit.index): fit for fit in ir.fits}
     for learner in _in_dependency_order(ir.learners):
-        origin = origins.get(learner.name)
-        # Widths scale networks only: a forest's name should not claim a width.
-        shown = varying if learner.backend != "sklearn" else [a for a in varying if a not in NETWORK_AXES]
         for index, point in enumerate(ir.sweep):
-            label = point_label(point.model_dump(), shown)
             if learner.backend == "late":
-                for condition in ir.conditions:
-                    deps = [predictions[(name, index, condition.name)] for name in learner.inputs]
-                    if learner.strategy.name == "weighted":  # weights are learned from the inputs' fits
-                        deps += [fits_of[(name, index)] for name in learner.inputs]
-                    predictions[(learner.name, index, condition.name)] = graph.add(
-                        "late_fuse",
-                        f"{learner.name} {label} {condition.name}".strip(),
-                        {
-                            "learner": learner.name,
-                            "strategy": learner.strategy.model_dump(),
-                            "inputs": learner.inputs,
-                        },
-                        deps,
-                        CPU,
-                        origin,
-                    )
-                continue
-            input_views = [views[name] for name in learner.inputs]
-            resources = {
-                "backend": learner.backend,
-                "device": device if learner.backend == "torch" else "cpu",
-            }
-            fit = graph.add(
-                "fit",
-                f"{learner.name} {label}".strip(),
-                _fit_params(learner, point, modalities),
-                input_views,
-                resources,
-                origin,
-            )
-            fits.append(fit)
-            fits_of[(learner.name, index)] = fit
-            for condition in ir.conditions:
-                shifts = {m: s.model_dump() for m, s in condition.shifts.items() if m in learner.inputs}
-                applied = condition.name if shifts or condition.dataset else "clean"
-                params = {"condition": applied, "shifts": shifts, "representations": learner.representations}
-                deps = [fit, *input_views]
-                if condition.dataset:  # test on another dataset, through the same fitted transforms
-                    params["domain"] = condition.dataset
-                    deps.append(loads[condition.dataset])
-                predictions[(learner.name, index, condition.name)] = graph.add(
-                    "predict",
-                    f"{learner.name} {label} {applied}".replace("  ", " "),
-                    params,
-                    deps,
-                    resources,
-                    origin,
-                )
-    metrics = []
-    labels = sorted(set(loads.values()))
-    for metric in ir.metrics:
+                _late_fuse(low, learner, index, point)
+            else:
+                _fit_and_predict(low, fits_of[(learner.name, index)])
+    metrics = _metrics(low)
+    fit_records = [_fit_record(low, fit) for fit in ir.fits]
+    _report(low, metrics, fit_records)
+    return low.graph
+
+
+def _fit_and_predict(low: _Lowering, fit: FitIR) -> None:
+    learner, point = fit.learner, fit.point
+    views = {f"view.{name}": low.views[name] for name in learner.inputs}
+    dataset = low.dataset_of(learner)
+    resources = {"backend": learner.backend, "device": low.ir.experiment.device}
+    if learner.backend != "torch":
+        resources["device"] = "cpu"
+    origin = low.origins.get(learner.name)
+    name = f"{learner.name} {low.label(learner, point)}".strip()
+    inputs = {**views, "load": low.loads[dataset]}
+    fit_id = low.graph.add("fit", name, _fit_params(low, fit), inputs, resources, origin)
+    low.fits[(learner.name, fit.index)] = fit_id
+    for condition in low.ir.conditions:
+        shifts = {m: s.model_dump() for m, s in condition.shifts.items() if m in learner.inputs}
+        applied = condition.name if shifts or condition.dataset else "clean"
+        params: dict[str, Any] = {
+            "condition": applied,
+            "shifts": shifts,
+            "representations": learner.representations,
+        }
+        inputs = {"fit": fit_id, **views, "load": low.loads[dataset]}
+        if condition.dataset:  # test on another dataset, through the same fitted transforms
+            params["domain"] = condition.dataset
+            inputs["domain"] = low.loads[condition.dataset]
+        low.predictions[(learner.name, fit.index, condition.name)] = low.graph.add(
+            "predict", f"{name} {applied}", params, inputs, resources, origin
+        )
+
+
+def _fit_params(low: _Lowering, fit: FitIR) -> dict[str, Any]:
+    """The learner as trained, with what else decides the fit: seed, fold and data fraction."""
+    learner = fit.learner
+    return FitParams(
+        learner=learner,
+        augment={name: low.modalities[name].augment for name in learner.inputs},
+        seed=fit.point.seed,
+        fold=fit.point.fold,
+        data_fraction=fit.point.data_fraction,
+    ).model_dump()
+
+
+def _late_fuse(low: _Lowering, learner: LearnerIR, index: int, point: PointIR) -> None:
+    label = low.label(learner, point)
+    params = {"learner": learner.name, "strategy": learner.strategy.model_dump(), "inputs": learner.inputs}
+    for condition in low.ir.conditions:
+        inputs = {f"input.{n}": low.predictions[(n, index, condition.name)] for n in learner.inputs}
+        if learner.strategy.name == "weighted":  # weights are learned from the inputs' fits
+            for n in learner.inputs:
+                inputs[f"fit.{n}"] = low.fits[(n, index)]
+                inputs.update({f"view.{n}.{m}": low.views[m] for m in low.learners[n].inputs})
+            inputs["load"] = low.loads[low.dataset_of(learner)]
+        low.predictions[(learner.name, index, condition.name)] = low.graph.add(
+            "late_fuse",
+            f"{learner.name} {label} {condition.name}".replace("  ", " "),
+            params,
+            inputs,
+            CPU,
+            low.origins.get(learner.name),
+        )
+
+
+def _identity(low: _Lowering, learner: LearnerIR, point: PointIR) -> dict[str, Any]:
+    """What a run is, as fields: never a display label to parse."""
+    return {
+        "learner": learner.name,
+        "kind": learner.kind,
+        "dataset": low.dataset_of(learner),
+        "seed": point.seed,
+        "fold": point.fold,
+        "point": point.model_dump(),
+    }
+
+
+def _metrics(low: _Lowering) -> dict[str, str]:
+    """Metric nodes by label; a metric that builds on another reads that metric's node."""
+    made: dict[str, str] = {}
+    pending = list(low.ir.metrics)
+    while pending:  # a metric after those it builds on (the compiler refused cycles)
+        metric = next(m for m in pending if all(label in made for label in m.uses.values()))
+        pending.remove(metric)
         runs = [
             {
-                "learner": name,
-                "point": point.model_dump(),
+                "node": low.predictions[(name, index, condition.name)],
                 "condition": condition.name,
-                "node": predictions[(name, index, condition.name)],
+                **_identity(low, low.learners[name], point),
             }
             for name in metric.learners
-            for index, point in enumerate(ir.sweep)
-            for condition in ir.conditions
+            for index, point in enumerate(low.ir.sweep)
+            for condition in low.ir.conditions
         ]
-        deps = labels + list(dict.fromkeys(run["node"] for run in runs))
-        metrics.append(
-            graph.add("metric", metric.label, {"metric": metric.model_dump(), "runs": runs}, deps, CPU)
-        )
-    graph.add(
-        "report",
-        ir.experiment.name,
-        {
-            "experiment": ir.experiment.model_dump(),
-            "report": ir.report.model_dump(),
-            "learners": [learner.model_dump() for learner in ir.learners],
-            "conditions": [c.name for c in ir.conditions],
-        },
-        list(dict.fromkeys(metrics + fits)),
-        CPU,
-    )
-    return graph
+        inputs = {f"load.{name}": node for name, node in sorted(low.loads.items())}
+        inputs.update({run["node"]: run["node"] for run in runs})
+        inputs.update({f"metric.{param}": made[label] for param, label in metric.uses.items()})
+        params = {"metric": metric.model_dump(), "runs": runs}
+        made[metric.label] = low.graph.add("metric", metric.label, params, inputs, CPU)
+    return made
 
 
-def _fit_params(learner: LearnerIR, point: PointIR, modalities) -> dict[str, Any]:
-    params = learner.model_dump(exclude={"name", "representations"})
-    params["learner"] = learner.name
-    params["augment"] = {name: [a.model_dump() for a in modalities[name].augment] for name in learner.inputs}
-    params["point"] = point.model_dump()
-    if learner.backend == "sklearn":
-        for axis in NETWORK_AXES:  # widths, depths and epochs shape networks; a forest is the same forest
-            del params["point"][axis]
-    return params
+def _fit_record(low: _Lowering, fit: FitIR) -> dict[str, Any]:
+    node = low.fits[(fit.learner.name, fit.index)]
+    return {"node": node, "name": low.graph.nodes[node].name, **_identity(low, fit.learner, fit.point)}
 
 
-def point_label(point: dict, varying: list[str]) -> str:
-    """`seed=1 width=2`: the axes that vary across the sweep, as node and run names show them."""
-    return " ".join(f"{'data' if axis == 'data_fraction' else axis}={point[axis]:g}" for axis in varying)
+def _report(low: _Lowering, metrics: dict[str, str], fits: list[dict[str, Any]]) -> None:
+    ir = low.ir
+    inputs = {f"metric.{label}": node for label, node in metrics.items()}
+    inputs.update({record["node"]: record["node"] for record in fits})
+    params = {
+        "experiment": ir.experiment.model_dump(),
+        "report": ir.report.model_dump(),
+        "learners": [learner.model_dump() for learner in ir.learners],
+        "conditions": [c.name for c in ir.conditions],
+        "fits": fits,
+    }
+    low.graph.add("report", ir.experiment.name, params, inputs, CPU)
 
 
 def _in_dependency_order(learners: list[LearnerIR]) -> list[LearnerIR]:

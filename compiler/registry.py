@@ -6,8 +6,10 @@ condition or metric: its name, its parameters (a pydantic schema) and what the
 compiler needs to type-check an experiment (which modality types an
 architecture takes, which representations it exposes, what a metric needs).
 It holds no implementation and imports no torch: the runtime provides one
-implementation per entry. Other packages add entries through the entry-point
-group `homog.registry`; a spec can only name entries, never import code.
+implementation per entry, registered under the entry's (kind, name). Other
+packages add entries through the entry-point group `homog.registry`; a
+plugin's entry names the module that implements it (`implementation`), which
+only the runtime imports. A spec can only name entries, never import code.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ ENTRY_POINT_GROUP = "homog.registry"
 Shape = tuple[int, ...]
 # A transform's effect on the shape of one example; returns a message when it cannot apply.
 ShapeRule = Callable[[Shape, Schema], "Shape | str"]
+# An architecture's parameters at a sweep point: (params, width, depth or None) -> params as trained.
+SizeRule = Callable[[dict, float, "int | None"], dict]
 
 
 class NoParams(Schema):
@@ -67,6 +71,8 @@ class Entry:
     late: bool = False  # fusion: combines learners' outputs rather than modalities
     fields: Mapping[str, FieldInfo] | None = None  # sources; None when only the data can tell
     shape_rule: ShapeRule | None = None  # transforms; None keeps the shape
+    size_rule: SizeRule | None = None  # architectures: how width and depth apply; None ignores both
+    implementation: str = ""  # plugins: the module whose import registers the implementation
     # metrics
     scope: str = ""  # run | across | pairwise | population | test | cluster
     needs_representations: bool = False

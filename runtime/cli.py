@@ -85,16 +85,6 @@ def cmd_check(args: argparse.Namespace, reporter: Reporter) -> int:
     return status
 
 
-def _origin(compilation: Compilation, key: str) -> str | None:
-    """Where the experiment block sets `key`, as 'file:line:column'."""
-    for block in compilation.document.blocks:
-        if block.kind.text == "experiment":
-            for member in block.members:
-                if getattr(getattr(member, "key", None), "text", None) == key:
-                    return str(member.value.span)
-    return None
-
-
 def _unchanged_run(args: argparse.Namespace) -> str | None:
     """The directory of a complete run of this very spec, when nothing it depends on has changed."""
     from pathlib import Path
@@ -123,11 +113,15 @@ def cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
     from pathlib import Path
 
     from .errors import RunError
-    from .run import RunOptions, plan_spec, run_spec
+    from .run import RunOptions, compile_spec, plan_spec, run_spec
 
-    compilation, status = _compile(args.file, reporter)
-    if status != EXIT_OK or compilation is None or compilation.ir is None:
-        return status or EXIT_SPEC
+    text, status = _load(args.file, reporter)
+    if text is None:
+        return status
+    spec = compile_spec(Path(args.file), text, smoke=args.smoke, cache=Path(args.cache))
+    reporter.report(spec.compilation.diagnostics)
+    if not spec.compilation.ok:
+        return EXIT_SPEC
     options = RunOptions(
         device=args.device,
         jobs=args.jobs,
@@ -139,19 +133,11 @@ def cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
         executor=args.executor,
         address=args.address,
     )
-    spec = (
-        Path(args.file),
-        reporter.sources[args.file],
-        compilation.ir,
-        compilation.origins,
-        _origin(compilation, "device"),
-        options,
-    )
     try:
         if args.plan:
-            sys.stdout.write(plan_spec(*spec))
+            sys.stdout.write(plan_spec(spec, options))
             return EXIT_OK
-        result = run_spec(*spec)
+        result = run_spec(spec, options)
     except RunError as error:
         reporter.report([error.diagnostic()])
         if args.debug and error.__cause__ is not None:
@@ -224,26 +210,20 @@ def cmd_diff(args: argparse.Namespace, reporter: Reporter) -> int:
 
 
 def cmd_graph(args: argparse.Namespace, reporter: Reporter) -> int:
-    compilation, status = _compile(args.file, reporter)
-    if status != EXIT_OK or compilation is None or compilation.graph is None:
-        return status or EXIT_SPEC
-    sys.stdout.write(_graph_as_run(args.file, compilation).render(args.graph_format))
-    return EXIT_OK
-
-
-def _graph_as_run(path: str, compilation: Compilation):
     """The graph `run` would execute: with the SHA-256 of data files in their load nodes' ids."""
     from pathlib import Path
 
-    from homog.compiler.lower import lower_ir
+    from .run import compile_spec
 
-    from . import rerun
-
-    files = rerun.data_files(compilation.ir, Path(path).parent)
-    if not files:
-        return compilation.graph
-    contents = {name: rerun.file_digest(file, None) for name, file in files.items()}
-    return lower_ir(compilation.ir, compilation.origins, contents=contents)
+    text, status = _load(args.file, reporter)
+    if text is None:
+        return status
+    compilation = compile_spec(Path(args.file), text).compilation
+    reporter.report(compilation.diagnostics)
+    if not compilation.ok or compilation.graph is None:
+        return EXIT_SPEC
+    sys.stdout.write(compilation.graph.render(args.graph_format))
+    return EXIT_OK
 
 
 def cmd_show(args: argparse.Namespace, reporter: Reporter) -> int:

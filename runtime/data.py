@@ -12,21 +12,17 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from homog.compiler.ir import CallIR
 from homog.dsl.diagnostics import suggestion_hint
+from homog.dsl.syntax import Span
 
 from . import errors
+from .registry import implementation, implements
 
-SOURCES = ("sklearn.digits", "sklearn.iris", "sklearn.wine", "sklearn.breast_cancer", "npz", "csv", "parquet")
-_SKLEARN = {
-    "sklearn.digits": "load_digits",
-    "sklearn.iris": "load_iris",
-    "sklearn.wine": "load_wine",
-    "sklearn.breast_cancer": "load_breast_cancer",
-}
+Columns = dict[str, np.ndarray]
 
 
 @dataclass
@@ -63,8 +59,8 @@ class Loaded:
         return cls(fields, arrays["labels"], [str(c) for c in arrays["classes"]], splits)
 
 
-def load(source: dict[str, Any], split: dict[str, Any], seed: int, base: Path, origin: str | None) -> Loaded:
-    fields, raw_labels = _read(source, base, origin)
+def load(source: CallIR, split: CallIR, seed: int, base: Path, origin: Span | None) -> Loaded:
+    fields, raw_labels = implementation("source", source.name)(base, origin, **source.params)
     n = len(raw_labels)
     for name, values in fields.items():
         if len(values) != n:
@@ -94,53 +90,67 @@ def load(source: dict[str, Any], split: dict[str, Any], seed: int, base: Path, o
     return Loaded(fields, labels.astype(np.int64), [str(c) for c in classes], splits)
 
 
-def _read(source: dict[str, Any], base: Path, origin: str | None) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    name, params = source["name"], source["params"]
-    if name in _SKLEARN:
+def _sklearn(loader: str, image: bool = False):
+    def read(base: Path, origin: Span | None) -> tuple[Columns, np.ndarray]:
         import sklearn.datasets
 
-        bunch = getattr(sklearn.datasets, _SKLEARN[name])()
+        bunch = getattr(sklearn.datasets, loader)()
         fields = {"features": bunch.data.astype(np.float32)}
-        if name == "sklearn.digits":
+        if image:
             fields["image"] = bunch.images.astype(np.float32)
         return fields, bunch.target
-    path = (base / params["path"]).resolve()
-    if not path.is_file():
-        raise errors.RunError(
-            errors.DATA_FILE_MISSING,
-            f"no data file '{params['path']}' (looked for {path})",
-            "paths are relative to the spec's folder",
-            origin,
-        )
-    label = params["label"]
-    try:
-        columns = {"npz": _npz, "csv": _csv, "parquet": _parquet}[name](path)
-    except errors.RunError:
-        raise
-    except Exception as error:  # a malformed file, whatever the reader's exception
-        raise errors.RunError(
-            errors.DATA_UNREADABLE,
-            f"cannot read '{params['path']}' as {name}: {error}",
-            f"check the {name} file",
-            origin,
-        ) from None
-    if label not in columns:
-        raise errors.RunError(
-            errors.DATA_FIELD_MISSING,
-            f"'{params['path']}' has no label field '{label}'",
-            suggestion_hint(label, columns, "fields"),
-            origin,
-        )
-    labels = columns.pop(label)
-    return columns, labels
+
+    return read
 
 
-def _npz(path: Path) -> dict[str, np.ndarray]:
+implements("source", "sklearn.digits")(_sklearn("load_digits", image=True))
+implements("source", "sklearn.iris")(_sklearn("load_iris"))
+implements("source", "sklearn.wine")(_sklearn("load_wine"))
+implements("source", "sklearn.breast_cancer")(_sklearn("load_breast_cancer"))
+
+
+def _file(fmt: str, reader):
+    """A source read from a file: its columns are fields, `label` the label."""
+
+    def read(base: Path, origin: Span | None, path: str, label: str) -> tuple[Columns, np.ndarray]:
+        found = (base / path).resolve()
+        if not found.is_file():
+            raise errors.RunError(
+                errors.DATA_FILE_MISSING,
+                f"no data file '{path}' (looked for {found})",
+                "paths are relative to the spec's folder",
+                origin,
+            )
+        try:
+            columns = reader(found)
+        except errors.RunError:
+            raise
+        except Exception as error:  # a malformed file, whatever the reader's exception
+            raise errors.RunError(
+                errors.DATA_UNREADABLE,
+                f"cannot read '{path}' as {fmt}: {error}",
+                f"check the {fmt} file",
+                origin,
+            ) from None
+        if label not in columns:
+            raise errors.RunError(
+                errors.DATA_FIELD_MISSING,
+                f"'{path}' has no label field '{label}'",
+                suggestion_hint(label, columns, "fields"),
+                origin,
+            )
+        labels = columns.pop(label)
+        return columns, labels
+
+    return implements("source", fmt)(read)
+
+
+def _npz(path: Path) -> Columns:
     with np.load(path, allow_pickle=False) as data:
         return {key: _numeric(data[key]) for key in data.files}
 
 
-def _csv(path: Path) -> dict[str, np.ndarray]:
+def _csv(path: Path) -> Columns:
     with path.open(newline="", encoding="utf-8") as file:
         rows = list(csv.reader(file))
     if not rows:
@@ -152,7 +162,7 @@ def _csv(path: Path) -> dict[str, np.ndarray]:
     }
 
 
-def _parquet(path: Path) -> dict[str, np.ndarray]:
+def _parquet(path: Path) -> Columns:
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -163,6 +173,11 @@ def _parquet(path: Path) -> dict[str, np.ndarray]:
         ) from None
     table = pq.read_table(path)
     return {name: _numeric(np.asarray(table.column(name).to_numpy())) for name in table.column_names}
+
+
+_file("npz", _npz)
+_file("csv", _csv)
+_file("parquet", _parquet)
 
 
 def _numeric(values: np.ndarray) -> np.ndarray:
@@ -177,7 +192,7 @@ def _numeric(values: np.ndarray) -> np.ndarray:
         return values.astype(str)
 
 
-def field(loaded: Loaded, name: str, origin: str | None) -> np.ndarray:
+def field(loaded: Loaded, name: str, origin: Span | None) -> np.ndarray:
     if name not in loaded.fields:
         raise errors.RunError(
             errors.DATA_FIELD_MISSING,
@@ -188,34 +203,41 @@ def field(loaded: Loaded, name: str, origin: str | None) -> np.ndarray:
     return loaded.fields[name]
 
 
-def make_splits(labels: np.ndarray, split: dict[str, Any], seed: int) -> list[Split]:
-    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+def make_splits(labels: np.ndarray, split: CallIR, seed: int) -> list[Split]:
+    """Train, validation and test indices of each fold; the validation part is cut from training."""
+    from sklearn.model_selection import train_test_split
 
-    params = split["params"]
-    indices = np.arange(len(labels))
-    stratify = params["stratify"]
-    if split["name"] == "holdout":
-        train, test = train_test_split(
-            indices, test_size=params["test"], random_state=seed, stratify=labels if stratify else None
-        )
-        folds = [(train, test)]
-    else:
-        splitter = (StratifiedKFold if stratify else KFold)(
-            n_splits=params["k"], shuffle=True, random_state=seed
-        )
-        folds = list(splitter.split(indices, labels))
+    stratify = split.params["stratify"]
     out = []
-    for train, test in folds:
+    for train, test in implementation("split", split.name)(labels, seed, **split.params):
         validation = np.array([], dtype=np.int64)
-        if params["validation"] > 0:
+        if split.params["validation"] > 0:
             train, validation = train_test_split(
                 train,
-                test_size=params["validation"],
+                test_size=split.params["validation"],
                 random_state=seed,
                 stratify=labels[train] if stratify else None,
             )
         out.append(Split(np.sort(train), np.sort(validation), np.sort(test)))
     return out
+
+
+@implements("split", "holdout")
+def holdout(labels: np.ndarray, seed: int, test: float, stratify: bool, validation: float):
+    from sklearn.model_selection import train_test_split
+
+    indices = np.arange(len(labels))
+    return [
+        train_test_split(indices, test_size=test, random_state=seed, stratify=labels if stratify else None)
+    ]
+
+
+@implements("split", "kfold")
+def kfold(labels: np.ndarray, seed: int, k: int, stratify: bool, validation: float):
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    splitter = (StratifiedKFold if stratify else KFold)(n_splits=k, shuffle=True, random_state=seed)
+    return list(splitter.split(np.arange(len(labels)), labels))
 
 
 def subsample(train: np.ndarray, labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:

@@ -22,7 +22,7 @@ NODE_FAILED = define("E320", "node-failed", "A graph node failed while running."
 class RunError(HomogError):
     """A problem found while running; carries a diagnostic located at the spec when possible."""
 
-    def __init__(self, code, message: str, hint: str, origin: str | None = None) -> None:
+    def __init__(self, code, message: str, hint: str, origin: Span | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -34,12 +34,4 @@ class RunError(HomogError):
         return (RunError, (self.code, self.message, self.hint, self.origin))
 
     def diagnostic(self) -> Diagnostic:
-        return Diagnostic(self.code, self.message, parse_origin(self.origin), hint=self.hint)
-
-
-def parse_origin(origin: str | None) -> Span | None:
-    """'spec.homog:3:9' (a node's origin) back to a span."""
-    if not origin:
-        return None
-    path, line, column = origin.rsplit(":", 2)
-    return Span(path, int(line), int(column), int(line), int(column) + 1)
+        return Diagnostic(self.code, self.message, self.origin, hint=self.hint)

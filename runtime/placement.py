@@ -18,12 +18,13 @@ work runs one group at a time, using every core.
 from __future__ import annotations
 
 import math
-import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from homog.compiler.graph import Graph
+from homog.compiler.ir import FitParams, LearnerIR
 
 from .scheduler import Task
 
@@ -94,19 +95,17 @@ def local_devices(device: str) -> list[Device]:
 # --------------------------------------------------------------------------- estimating a group
 
 
-def _network_size(
-    learner: dict[str, Any], shapes: list[tuple[int, ...]], classes: int, width: float
-) -> tuple[int, int]:
+def _network_size(learner: LearnerIR, shapes: list[tuple[int, ...]], classes: int) -> tuple[int, int]:
     """(parameters of one replica, activations stored per example) of the learner's network."""
     import torch
 
-    from .training import build_network
+    from .learners.torch_backend import network
 
     # The one-at-a-time network has the parameters and activations of one replica of a group.
     with torch.device("meta"):
-        network = build_network(learner, shapes, classes, width)
+        built = network(learner, shapes, classes)
     arguments = tuple(torch.empty((1, *s), device="meta") for s in shapes)
-    parameters = sum(p.numel() for p in network.parameters())
+    parameters = sum(p.numel() for p in built.parameters())
     stored = 0
 
     def count(_module, _inputs, output) -> None:
@@ -115,44 +114,42 @@ def _network_size(
             if isinstance(tensor, torch.Tensor):
                 stored += tensor.numel()
 
-    leaves = [m for m in network.modules() if not list(m.children())]
+    leaves = [m for m in built.modules() if not list(m.children())]
     hooks = [m.register_forward_hook(count) for m in leaves]
     try:
         with torch.no_grad():
-            network(*arguments)
+            built(*arguments)
     finally:
         for hook in hooks:
             hook.remove()
     return parameters, max(stored, 1)
 
 
-def plan_groups(graph: Graph, tasks: list[Task], facts: dict[str, Any]) -> list[Group]:
-    """Groups of the torch fit tasks, with memory estimates. `facts` gives, per view node id,
-    the shape of one example, the number of examples and the number of classes."""
-    from .ops import with_point
-
+def plan_groups(graph: Graph, tasks: list[Task], artifact: Callable[[str], Any]) -> list[Group]:
+    """Groups of the torch fit tasks, with memory estimates; `artifact(id)` reads a computed
+    node (the load and view nodes: shapes, rows and classes)."""
     groups = []
     predicts_of: dict[str, list[str]] = {}  # fit id -> the predictions made with it
     for predict in graph.of_op("predict"):
-        if predict.deps:
-            predicts_of.setdefault(predict.deps[0], []).append(predict.id)
+        predicts_of.setdefault(predict.inputs["fit"], []).append(predict.id)
     for task in tasks:
         node = task.nodes[0]
-        if node.op != "fit" or node.params.get("backend") != "torch":
+        if node.op != "fit" or node.resources.get("backend") != "torch":
             continue
-        learner = with_point(node.params)
-        views = list(node.deps)
-        shapes = [tuple(facts[v]["shape"]) for v in views]
-        rows = facts[views[0]]["rows"]
-        classes = facts[views[0]]["classes"]
-        parameters, stored = _network_size(learner, shapes, classes, learner["point"]["width"])
-        training = learner["training"]
+        params = FitParams.model_validate(node.params)
+        views = [artifact(node.inputs[f"view.{m}"]) for m in params.learner.inputs]
+        shapes = [tuple(view.meta["shape"]) for view in views]
+        rows = len(views[0].arrays["x.0"])
+        classes = len(artifact(node.inputs["load"]).meta["classes"])
+        parameters, stored = _network_size(params.learner, shapes, classes)
+        training = params.learner.training
         data = rows * sum(math.prod(s) for s in shapes)
-        memory = memory_estimate(parameters, stored, training["batch_size"], len(task.nodes),
-                                 training["optimizer"]["name"], data)  # fmt: skip
+        memory = memory_estimate(
+            parameters, stored, training.batch_size, len(task.nodes), training.optimizer.name, data
+        )
         label = node.name
         if len(task.nodes) > 1:
-            label = re.sub(r" seed=\d+", "", node.name) + f" x{len(task.nodes)} seeds"
+            label = f"{params.learner.name} x{len(task.nodes)} seeds"
         follow = [predict for fit in task.ids for predict in predicts_of.get(fit, [])]
         groups.append(Group(label, task.ids, len(task.nodes), parameters, memory, follow=follow))
     return groups

@@ -1,37 +1,31 @@
-"""`homogc run`: compile, find what the cache lacks, compute it, and write the run directory.
+"""`homogc run`: find what the cache lacks, compute it, and write the run directory.
 
-Nothing imports torch unless a torch node has to be computed, so a re-run of
-an unchanged spec is only reading the cache.
+The spec is compiled once (`compile_spec`), with the data files' digests and
+the reduced mode as compiler options; the runtime works from that
+compilation only. Nothing imports torch unless a torch node has to be
+computed, so a re-run of an unchanged spec is only reading the cache.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import platform
 import sys
-import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from homog.compiler.driver import Compilation, Options, compile_text
 from homog.compiler.graph import OP_VERSIONS, Graph, Node
-from homog.compiler.ir import ExperimentIR
-from homog.compiler.lower import lower_ir
+from homog.compiler.ir import FitParams
 
-from . import errors, placement, rerun
+from . import placement, rerun, rundir
 from .cache import Cache
-from .ops import Ops, RemoteOps, group_key
+from .devices import check_device, configure_torch
+from .learners import trains_together
+from .nodes import RemoteRunner, Runner
 from .progress import Progress
 from .scheduler import Callbacks, LocalExecutor, SyncExecutor, Task, make_tasks, run_tasks
-
-SMOKE_ROWS = 300
-SMOKE_EPOCHS = 2
-SMOKE_TREES = 10
 
 
 @dataclass
@@ -55,20 +49,40 @@ class RunResult:
     cached: list[str] = field(default_factory=list)
 
 
-def smoke_ir(ir: ExperimentIR) -> ExperimentIR:
-    """The reduced mode: few epochs and small forests; datasets are capped when lowering."""
-    learners = []
-    for learner in ir.learners:
-        update: dict[str, Any] = {}
-        if learner.training is not None:
-            update["training"] = learner.training.model_copy(
-                update={"epochs": min(learner.training.epochs, SMOKE_EPOCHS)}
-            )
-        if learner.arch is not None and "trees" in learner.arch.params:
-            params = {**learner.arch.params, "trees": min(learner.arch.params["trees"], SMOKE_TREES)}
-            update["arch"] = learner.arch.model_copy(update={"params": params})
-        learners.append(learner.model_copy(update=update))
-    return ir.model_copy(update={"learners": learners})
+@dataclass
+class Spec:
+    """A compiled spec, as the runtime takes it."""
+
+    path: Path
+    text: str
+    compilation: Compilation
+    digests: dict[Path, str]  # the data files it reads, by path
+
+
+def compile_spec(path: Path, text: str, smoke: bool = False, cache: Path | None = None) -> Spec:
+    """Compile once, with the SHA-256 of each data file the spec names (remembered in the cache)."""
+    digests: dict[Path, str] = {}
+
+    def digest(relative: str) -> str | None:
+        file = (path.parent / relative).resolve()
+        if not file.is_file():
+            return None
+        digests[file] = rerun.file_digest(file, cache)
+        return digests[file]
+
+    compilation = compile_text(text, str(path), options=Options(smoke=smoke, digest=digest))
+    return Spec(path, text, compilation, digests)
+
+
+def group_key(node: Node) -> str | None:
+    """Fits of a learner that trains as a vectorised group, differing only in seed, form one task."""
+    if node.op != "fit":
+        return None
+    params = FitParams.model_validate(node.params)
+    if not trains_together(params.learner):
+        return None
+    rest = {k: v for k, v in node.params.items() if k != "seed"}
+    return json.dumps([rest, list(node.deps)], sort_keys=True)
 
 
 def explain(graph: Graph, cache: Cache, experiment: str) -> list[tuple[Node, str]]:
@@ -86,80 +100,29 @@ def explain(graph: Graph, cache: Cache, experiment: str) -> list[tuple[Node, str
         elif previous.get("version") != OP_VERSIONS[node.op]:
             reason = "code version changed"
         elif previous["params"] != node.params:
-            keys = sorted(
-                k
-                for k in set(previous["params"]) | set(node.params)
-                if previous["params"].get(k) != node.params.get(k)
-            )
-            reason = "a parameter changed: " + ", ".join(keys)
+            reason = "a parameter changed: " + ", ".join(changed(previous["params"], node.params))
         else:
             reason = "an input changed"
         out.append((node, reason))
     return out
 
 
-def check_device(requested: str, origin: str | None) -> str:
-    """The torch device to use; a located error if the spec asks for one this machine lacks."""
-    import torch
-
-    if requested == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return "mps"
-        return "cpu"
-    if requested.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise errors.RunError(
-                errors.DEVICE_UNAVAILABLE,
-                f"the spec asks for device '{requested}', and this machine has no CUDA device",
-                "use device = auto (CUDA when there is one, else CPU), or run with --device cpu",
-                origin,
-            )
-        index = int(requested.split(":")[1]) if ":" in requested else 0
-        if index >= torch.cuda.device_count():
-            raise errors.RunError(
-                errors.DEVICE_UNAVAILABLE,
-                f"'{requested}' asked for; this machine has {torch.cuda.device_count()} CUDA device(s)",
-                f"use an index below {torch.cuda.device_count()}",
-                origin,
-            )
-    if requested == "mps" and not (
-        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
-    ):
-        raise errors.RunError(
-            errors.DEVICE_UNAVAILABLE,
-            "the spec asks for device 'mps', and this machine has none",
-            "use device = auto, or run with --device cpu",
-            origin,
-        )
-    return requested
+def changed(old: Any, new: Any, path: str = "") -> list[str]:
+    """The dotted paths of the values that differ between two parameter trees."""
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return [] if old == new else [path or "(all)"]
+    keys = sorted(set(old) | set(new))
+    return [p for k in keys for p in changed(old.get(k), new.get(k), f"{path}.{k}" if path else k)]
 
 
-def _lowered(
-    path: Path, ir: ExperimentIR, origins: dict[str, str], options: RunOptions
-) -> tuple[ExperimentIR, Graph, dict[Path, str]]:
-    """The IR as run (reduced with --smoke), its graph with the data files' hashes, and those
-    hashes by file."""
-    if options.smoke:
-        ir = smoke_ir(ir)
-    files = rerun.data_files(ir, path.parent)
-    contents = {name: rerun.file_digest(file, options.cache) for name, file in files.items()}
-    graph = lower_ir(ir, origins, smoke_rows=SMOKE_ROWS if options.smoke else None, contents=contents)
-    return ir, graph, {files[name]: sha for name, sha in contents.items()}
+def _device(spec: Spec, options: RunOptions) -> str:
+    requested = options.device or spec.compilation.ir.experiment.device
+    origin = None if options.device else spec.compilation.settings.get("device")
+    return check_device(requested, origin)
 
 
-def run_spec(
-    path: Path,
-    text: str,
-    ir: ExperimentIR,
-    origins: dict[str, str],
-    device_origin: str | None,
-    options: RunOptions,
-    out=sys.stderr,
-) -> RunResult:
-    key = rerun.run_key(text, options.device, options.smoke, options.runs)
-    ir, graph, digests = _lowered(path, ir, origins, options)
+def run_spec(spec: Spec, options: RunOptions, out=sys.stderr) -> RunResult:
+    ir, graph = spec.compilation.ir, spec.compilation.graph
     cache = Cache(options.cache)
     experiment = ir.experiment.name
     status = explain(graph, cache, experiment)
@@ -168,192 +131,96 @@ def run_spec(
             print(f"{node.op:<9} {node.name}  [{node.short_id}]  {reason}", file=out)
     todo = {node.id for node, reason in status if reason != "cached"}
     needs_torch = any(graph.nodes[i].resources.get("backend") == "torch" for i in todo)
-    requested = options.device or ir.experiment.device
-    device = check_device(requested, None if options.device else device_origin) if needs_torch else requested
+    device = _device(spec, options) if needs_torch else options.device or ir.experiment.device
     if needs_torch:
-        _configure_torch(options.jobs, device)
+        configure_torch(device)
     tasks = make_tasks(graph, group_key)
-    ops = Ops(graph, cache, path.parent, device, ir.experiment.seed)
+    runner = Runner(graph, cache, spec.path.parent, device, ir.experiment.seed)
     slots = None
     if needs_torch and options.executor == "local" and device.startswith("cuda"):
-        # Inputs first (cheap), so the torch groups can be sized and placed on the GPUs.
-        _run_inputs(tasks, ops)
+        _run_inputs(tasks, runner)  # cheap, and what sizing the torch groups needs
         devices = placement.local_devices(device)
-        place(graph, tasks, ops, devices)
+        place(tasks, runner, devices)
         slots = placement.DeviceSlots(devices)
     progress = Progress(tasks, todo, quiet=options.quiet, out=out)
     timings: dict[str, dict[str, Any]] = {}
 
-    def pretask(task: Task) -> bool:
-        return all(node_id not in todo for node_id in task.ids)
-
     def posttask(task: Task, seconds: float) -> None:
         for node in task.nodes:
             cached = node.id not in todo
-            timings[node.id] = {
-                "op": node.op,
-                "name": node.name,
-                "seconds": seconds / len(task.nodes),
-                "cached": cached,
-            }
+            timings[node.id] = {"op": node.op, "name": node.name, "seconds": seconds / len(task.nodes)}
+            timings[node.id]["cached"] = cached
             if not cached:
                 cache.remember(experiment, node, OP_VERSIONS[node.op])
         progress.done(task, seconds)
 
-    execute = ops.execute
-    if options.executor == "ray":
-        from .ray_executor import RayExecutor
-
-        executor = RayExecutor(options.address)
-        execute = RemoteOps(graph, options.cache.resolve(), path.parent.resolve(), device, ir.experiment.seed)
-    else:
-        executor = SyncExecutor() if options.jobs <= 1 else LocalExecutor(options.jobs, slots)
-    directory = _run_directory(options.runs, text)
-    outcome = "complete"
+    callbacks = Callbacks(lambda task: all(i not in todo for i in task.ids), posttask)
+    execute, executor = _executor(spec, options, runner, device, slots)
+    directory = rundir.make(options.runs, spec.text)
+    outcome = "failed"
     try:
-        run_tasks(tasks, execute, executor, Callbacks(pretask, posttask))
+        run_tasks(tasks, execute, executor, callbacks)
+        outcome = "complete"
     except KeyboardInterrupt:
         outcome = "interrupted"
         raise
-    except Exception:
-        outcome = "failed"
-        raise
     finally:
         progress.close()
-        _write_run(directory, path, text, ir, graph, cache, timings, device, outcome)
+        rundir.write(directory, spec.path, spec.text, ir, graph, cache, timings, device, outcome)
+    return _finish(spec, options, directory, todo, timings)
+
+
+def _executor(spec: Spec, options: RunOptions, runner: Runner, device: str, slots):
+    if options.executor == "ray":
+        from .ray_executor import RayExecutor
+
+        base = spec.path.parent.resolve()
+        seed = spec.compilation.ir.experiment.seed
+        execute = RemoteRunner(spec.compilation.graph, options.cache.resolve(), base, device, seed)
+        return execute, RayExecutor(options.address)
+    return runner.execute, SyncExecutor() if options.jobs <= 1 else LocalExecutor(options.jobs, slots)
+
+
+def _finish(spec: Spec, options: RunOptions, directory: Path, todo: set[str], timings) -> RunResult:
     from .report.build import write_report
 
+    ir, graph = spec.compilation.ir, spec.compilation.graph
     report = write_report(directory, Path(ir.report.path))
     outputs = [report, directory / "results.json", Path(ir.report.path)]
-    rerun.remember_run(options.cache, key, directory, digests, outputs)
+    key = rerun.run_key(spec.text, options.device, options.smoke, options.runs)
+    rerun.remember_run(options.cache, key, directory, spec.digests, outputs)
     computed = [i for i in todo if i in timings]
-    return RunResult(directory, outcome, computed, [i for i in graph.nodes if i not in todo])
+    return RunResult(directory, "complete", computed, [i for i in graph.nodes if i not in todo])
 
 
-def _run_inputs(tasks: list[Task], ops: Ops) -> None:
+def _run_inputs(tasks: list[Task], runner: Runner) -> None:
     """Load and view every input (through the cache): what placement needs to size the networks."""
-    inputs = [task for task in tasks if task.op in ("load", "view")]
-    run_tasks([Task(t.nodes, t.deps) for t in inputs], ops.execute, SyncExecutor(), Callbacks())
+    inputs = [Task(t.nodes, t.deps) for t in tasks if t.op in ("load", "view")]
+    run_tasks(inputs, runner.execute, SyncExecutor(), Callbacks())
 
 
-def _facts(graph: Graph, ops: Ops) -> dict[str, dict[str, Any]]:
-    facts = {}
-    for view in graph.of_op("view"):
-        artifact = ops.artifact(view.id)
-        facts[view.id] = {
-            "shape": artifact.meta["shape"],
-            "rows": len(artifact.arrays["x.0"]),
-            "classes": len(ops.loaded(view.deps[0]).classes),
-        }
-    return facts
-
-
-def place(
-    graph: Graph, tasks: list[Task], ops: Ops, devices: list[placement.Device]
-) -> list[placement.Group]:
-    """Size the torch groups, give each a device, and tell the tasks and the ops where they run."""
-    groups = placement.plan_groups(graph, tasks, _facts(graph, ops))
+def place(tasks: list[Task], runner: Runner, devices: list[placement.Device]) -> list[placement.Group]:
+    """Size the torch groups, give each a device, and tell the tasks and the runner where they run."""
+    groups = placement.plan_groups(runner.graph, tasks, runner.artifact)
     placement.assign(groups, devices)
     where = placement.placement_of(groups)
     memory = {g.fit_ids[0]: g.memory for g in groups}
     for task in tasks:
         task.device = where.get(task.ids[0])
         task.memory = memory.get(task.ids[0], 0)
-    ops.placement = where
+    runner.placement = where
     return groups
 
 
-def plan_spec(
-    path: Path,
-    text: str,
-    ir: ExperimentIR,
-    origins: dict[str, str],
-    device_origin: str | None,
-    options: RunOptions,
-) -> str:
+def plan_spec(spec: Spec, options: RunOptions) -> str:
     """`homogc run --plan`: where each torch group would run and the memory it would need; trains nothing."""
-    ir, graph, _ = _lowered(path, ir, origins, options)
-    requested = options.device or ir.experiment.device
-    device = check_device(requested, None if options.device else device_origin)
+    ir, graph = spec.compilation.ir, spec.compilation.graph
+    device = _device(spec, options)
     tasks = make_tasks(graph, group_key)
-    ops = Ops(graph, Cache(options.cache), path.parent, device, ir.experiment.seed)
-    _run_inputs(tasks, ops)
+    runner = Runner(graph, Cache(options.cache), spec.path.parent, device, ir.experiment.seed)
+    _run_inputs(tasks, runner)
     devices = placement.local_devices(device)
-    groups = place(graph, tasks, ops, devices)
+    groups = place(tasks, runner, devices)
     if not groups:
         return "no torch learners: scikit-learn fits run on the CPU, beside one another\n"
     return placement.render_plan(groups, devices)
-
-
-def _configure_torch(jobs: int, device: str) -> None:
-    import torch
-
-    # Torch tasks run one at a time (a lock per device), so each may use every core.
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
-    if device != "cpu":
-        # Accelerator kernels (atomic adds) are where nondeterminism lives; the CPU kernels homogc
-        # uses repeat bit for bit (tested). The switch costs 1.5 s of imports (it loads torch's
-        # compiler to set one flag), so a CPU run does without it.
-        torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-def _run_directory(root: Path, text: str) -> Path:
-    import hashlib
-
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
-    short = hashlib.sha256(text.encode()).hexdigest()[:8]
-    directory = Path(root) / f"{stamp}-{short}"
-    directory.mkdir(parents=True, exist_ok=False)
-    return directory
-
-
-def environment(device: str) -> dict[str, Any]:
-    packages = {}
-    for name in ("homogc", "torch", "numpy", "scikit-learn", "scipy", "lark", "pydantic", "jinja2"):
-        try:
-            packages[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            packages[name] = None
-    return {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "device": device,
-        "packages": packages,
-    }
-
-
-def _write_run(
-    directory: Path,
-    path: Path,
-    text: str,
-    ir: ExperimentIR,
-    graph: Graph,
-    cache: Cache,
-    timings: dict[str, dict[str, Any]],
-    device: str,
-    outcome: str,
-) -> None:
-    (directory / "spec.homog").write_text(text)
-    (directory / "resolved.json").write_text(
-        json.dumps(json.loads(ir.canonical_json()), indent=2, sort_keys=True)
-    )
-    (directory / "graph.json").write_text(graph.render_json())
-    (directory / "environment.json").write_text(json.dumps(environment(device), indent=2, sort_keys=True))
-    (directory / "timings.json").write_text(json.dumps(timings, indent=2, sort_keys=True))
-    index, arrays = {}, {}
-    for node in graph.nodes.values():
-        if node.op in ("predict", "late_fuse") and cache.has(node.id):
-            found = cache.load(node.id).arrays
-            index[node.short_id] = node.name
-            arrays[f"{node.short_id}.labels"] = found["labels"]
-            arrays[f"{node.short_id}.probabilities"] = found["probabilities"]
-    if arrays:
-        np.savez_compressed(directory / "predictions.npz", **arrays)
-        (directory / "predictions.json").write_text(json.dumps(index, indent=2, sort_keys=True))
-    reports = graph.of_op("report")
-    if reports and cache.has(reports[0].id):
-        results = cache.load(reports[0].id).meta["results"]
-        (directory / "results.json").write_text(json.dumps(results, indent=2, sort_keys=True))
-    status = {"status": outcome, "spec": str(path), "finished": time.time()}
-    (directory / "status.json").write_text(json.dumps(status, indent=2))

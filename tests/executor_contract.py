@@ -17,11 +17,11 @@ from homog.runtime.scheduler import Callbacks, make_tasks, run_tasks
 def diamond(width: int = 6) -> Graph:
     """load -> view -> `width` independent fits -> metric -> report."""
     graph = Graph()
-    load = graph.add("load", "data", {"n": 1}, [])
-    view = graph.add("view", "x", {"n": 2}, [load])
-    fits = [graph.add("fit", f"fit {i}", {"i": i}, [view]) for i in range(width)]
-    metric = graph.add("metric", "m", {}, fits)
-    graph.add("report", "r", {}, [metric])
+    load = graph.add("load", "data", {"n": 1}, {})
+    view = graph.add("view", "x", {"n": 2}, {"load": load})
+    fits = [graph.add("fit", f"fit {i}", {"i": i}, {"view": view}) for i in range(width)]
+    metric = graph.add("metric", "m", {}, {f"run.{i}": fit for i, fit in enumerate(fits)})
+    graph.add("report", "r", {}, {"metric": metric})
     return graph
 
 

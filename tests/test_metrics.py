@@ -284,3 +284,48 @@ def test_batched_matrices_equal_the_per_pair_functions():
     np.testing.assert_allclose(
         metrics.procrustes_matrix(runs), metrics.pairwise(runs, metrics.procrustes_angle), atol=1e-7
     )
+
+
+def test_every_catalog_metric_has_a_registered_implementation():
+    import homog.runtime.evaluation  # noqa: F401  (registers the scopes' evaluations)
+    from homog.compiler.catalog import METRICS
+    from homog.runtime.registry import implementation
+
+    for entry in METRICS:
+        found = implementation("metric", entry.name)
+        if entry.scope == "run":
+            assert isinstance(found, metrics.Score), entry.name
+        elif entry.scope == "pairwise":
+            assert isinstance(found, metrics.Pairwise), entry.name
+            assert found.phrase.format(value=0.5), entry.name
+        else:
+            assert callable(found), entry.name
+
+
+def test_registered_pairwise_matrices_are_the_formulas():
+    from homog.runtime.registry import implementation
+
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 3, 30)
+    layers = [rng.normal(size=(30, 4)) for _ in range(3)]
+    probabilities = [np.exp(x[:, :3]) / np.exp(x[:, :3]).sum(axis=1, keepdims=True) for x in layers]
+    outputs = [
+        {"probabilities": p, "labels": p.argmax(axis=1), "truth": truth, "layer.penultimate": x}
+        for p, x in zip(probabilities, layers, strict=True)
+    ]
+    labels = np.stack([o["labels"] for o in outputs])
+    expected = {
+        "agreement": metrics.agreement(labels).matrix,
+        "cohen_kappa": metrics.cohen_kappa(labels, 3).matrix,
+        "error_consistency": metrics.error_consistency(labels, truth).matrix,
+        "agreement_when_wrong": metrics.agreement_when_wrong(labels, truth).matrix,
+        "cka": metrics.linear_cka_matrix(layers),
+        "procrustes": metrics.procrustes_matrix(layers),
+        "mutual_knn": metrics.mutual_knn_matrix(layers, 5),
+    }
+    params = {"layer": "penultimate", "kernel": "linear", "threshold": 0.5, "k": 5}
+    for name, matrix in expected.items():
+        found = implementation("metric", name).matrix(outputs, params).matrix
+        assert np.allclose(found, matrix, equal_nan=True), name
+    rbf = implementation("metric", "cka").matrix(outputs, {**params, "kernel": "rbf"}).matrix
+    assert np.allclose(rbf, metrics.rbf_cka_matrix(layers, 0.5))

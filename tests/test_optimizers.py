@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from homog.runtime.optimizers import make_optimizer
+from homog.compiler.ir import CallIR
+from homog.runtime.learners.optimizers import make_optimizer
 
 CASES = [
     ("sgd", {"lr": 0.1, "momentum": 0.0, "weight_decay": 0.0, "nesterov": False}),
@@ -33,7 +34,7 @@ def test_updates_equal_torch_optim(name, params):
     start = [torch.randn(4, 3, generator=generator), torch.randn(3, generator=generator)]
     ours = [t.clone().requires_grad_() for t in start]
     theirs = [t.clone().requires_grad_() for t in start]
-    optimizer = make_optimizer(ours, {"name": name, "params": params})
+    optimizer = make_optimizer(ours, CallIR(name=name, params=params))
     reference = _reference(name, params, theirs)
     for step in range(25):
         factor = 0.5 if step >= 10 else 1.0  # a schedule changes the learning rate between steps
@@ -54,7 +55,7 @@ def test_updates_equal_torch_optim(name, params):
 def test_first_adam_step_by_hand():
     """Step 1: m = (1 - b1) g, v = (1 - b2) g^2, so the update is lr * g / (|g| + eps') = lr * sign(g)."""
     p = torch.tensor([1.0, -2.0], requires_grad=True)
-    optimizer = make_optimizer([p], {"name": "adam", "params": {"lr": 0.1, "weight_decay": 0.0}})
+    optimizer = make_optimizer([p], CallIR(name="adam", params={"lr": 0.1, "weight_decay": 0.0}))
     p.grad = torch.tensor([0.5, -3.0])
     optimizer.step()
     # Exactly: lr * |g| / (|g| + eps * sqrt(1 - b2)), with eps = 1e-8.

@@ -11,9 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from homog.runtime.report.build import diff_runs, diff_text, scores_csv
+from homog.runtime.evaluation import evaluate
+from homog.runtime.report.build import diff_runs, diff_text, key_numbers, scores_csv, write_report
+from homog.runtime.report.sections import verdict
+from homog.runtime.results import Results, load_results
 
 from .conftest import run_cli
+from .test_evaluation import _metric, _outputs, _point, _runs
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -151,9 +155,119 @@ def test_diff_of_two_specs_compares_their_latest_runs(tmp_path, run_dir):
 
 
 def test_scores_csv_has_one_row_per_run_and_score(run_dir):
-    results = json.loads((run_dir / "results.json").read_text())
-    rows = scores_csv(results).splitlines()
+    rows = scores_csv(load_results(run_dir)).splitlines()
     assert all(row.count(",") == rows[0].count(",") for row in rows)
+
+
+# --------------------------------------------------------------------------- a run directory, synthetic
+
+METRICS = [
+    ("accuracy", "run", {}, {}),
+    ("confusion", "run", {}, {}),
+    ("spread", "across", {"metric": "accuracy"}, {"metric": "accuracy"}),
+    ("agreement", "pairwise", {}, {}),
+    ("procrustes", "pairwise", {"layer": "logits"}, {}),
+    ("cka", "pairwise", {"layer": "logits", "kernel": "linear", "threshold": 0.5}, {}),
+    ("systemic_failure", "population", {}, {}),
+    ("cluster", "cluster", {"by": "cka", "method": "average", "k": "auto"}, {"by": "cka"}),
+    ("mcnemar", "test", {"a": "mlp", "b": "linear"}, {}),
+    (
+        "ttest",
+        "test",
+        {"a": "mlp", "b": "linear", "metric": "accuracy", "paired": True},
+        {"metric": "accuracy"},
+    ),
+]
+
+
+def _results(seeds: int = 3, title: str = "synthetic") -> Results:
+    runs = _runs(seeds=seeds)
+    outputs = _outputs(runs)
+    done: dict[str, dict] = {}
+    for name, scope, params, uses in METRICS:
+        named = {param: done[label] for param, label in uses.items()}
+        label = name if name != "spread" else "spread(accuracy)"
+        done[label] = evaluate(_metric(name, scope, params, label, uses), runs, outputs, named, 0, None)
+    fits = [
+        {
+            "node": f"fit{learner}{seed}",
+            "name": f"{learner} seed={seed}",
+            "learner": learner,
+            "kind": "model",
+            "dataset": "digits",
+            "seed": seed,
+            "fold": 0,
+            "point": _point(seed),
+            "curves": {"loss": [1.0, 0.5, 0.25]},
+            "parameters": 10 if learner == "linear" else 100,
+            "epochs": 3,
+            "seconds": 0.1,
+        }
+        for learner in ("linear", "mlp")
+        for seed in range(seeds)
+    ]
+    return Results.model_validate(
+        {
+            "experiment": {"name": "synthetic", "description": "", "seed": 0, "device": "cpu", "tags": []},
+            "report": {"path": "reports/page.html", "title": title},
+            "conditions": ["clean", "noisy"],
+            "learners": [],
+            "fits": fits,
+            "metrics": done,
+        }
+    )
+
+
+def _directory(path: Path, results: Results, spec: str = "experiment {}\n") -> Path:
+    path.mkdir(parents=True)
+    (path / "results.json").write_text(results.model_dump_json(indent=2))
+    (path / "spec.homog").write_text(spec)
+    (path / "graph.json").write_text(
+        json.dumps({"nodes": [{"op": "fit", "name": "mlp", "id": "a" * 64, "deps": []}]})
+    )
+    (path / "environment.json").write_text(
+        json.dumps({"device": "cpu", "cpus": 1, "python": "3", "platform": "x", "packages": {"numpy": "2"}})
+    )
+    (path / "timings.json").write_text(
+        json.dumps({"a": {"op": "fit", "name": "mlp", "seconds": 1.0, "cached": False}})
+    )
+    (path / "status.json").write_text(json.dumps({"status": "complete"}))
+    return path
+
+
+def test_a_synthetic_run_renders_every_section(tmp_path):
+    directory = _directory(tmp_path / "20240101-abc", _results())
+    target = write_report(directory, tmp_path / "reports" / "page.html")
+    page = target.read_text()
+    assert (tmp_path / "reports" / "page.html").read_text() == page
+    for text in ("Task scores", "Spread", "Clusters", "How many runs fail", "Confusion", "Statistical tests"):
+        assert text in page, text
+    assert "The 3 runs of mlp agree on" in page and "rad apart (Procrustes angle)" in page
+    assert "combined over seeds" in page and "svg" in page and "dendrogram" in page
+    assert "mlp seed=2" in page  # fits by their display name
+    rows = (directory / "scores.csv").read_text().splitlines()
+    assert rows[0].split(",")[:3] == ["metric", "learner", "condition"] and rows[0].endswith(",value")
+    assert len(rows) == 1 + 2 * 3 * 2  # accuracy: 2 learners x 3 seeds x 2 conditions
+
+
+def test_the_verdict_formats_what_evaluation_computed(tmp_path):
+    results = _results()
+    agreement = results.metrics["agreement"]
+    clean = agreement.per_condition[0]
+    within = next(w for w in clean.within_learners if w.learner == "mlp")
+    within.mean, within.ci95 = 0.123, [0.1, 0.2]  # the verdict only formats: it shows what it is given
+    sentences = verdict(results)
+    assert "The 3 runs of mlp agree on 12.3% of test examples [0.10, 0.20] (agreement)." in sentences
+    assert any(sentence.startswith("Across all 6 runs") for sentence in sentences)
+
+
+def test_diff_of_two_synthetic_runs(tmp_path):
+    a = _directory(tmp_path / "a", _results(seeds=3), "title = 1\n")
+    b = _directory(tmp_path / "b", _results(seeds=2), "title = 2\n")
+    text = diff_text(diff_runs(a, b))
+    assert "+title = 2" in text and "accuracy | mlp | clean | mean" in text
+    numbers = key_numbers(load_results(a))
+    assert "agreement | linear × mlp | clean" in numbers and "systemic_failure | H | clean" in numbers
 
 
 def _browser_check(page_path: Path, screenshot: Path) -> dict:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from homog.compiler.registry import default_registry
-from homog.runtime.implementations import implemented
+from homog.runtime.registry import implementation
 
 from .conftest import run_cli
 
@@ -156,7 +156,7 @@ def test_editing_a_learner_recomputes_only_its_nodes_and_dependants(tmp_path, sp
     assert ops == {"fit", "predict", "metric", "report"}
     learners = {name.split()[1] for name in recomputed if name.split()[0] in ("fit", "predict")}
     assert learners == {"mlp"}
-    assert status["fit       mlp seed=0"] == "a parameter changed: arch"
+    assert status["fit       mlp seed=0"] == "a parameter changed: learner.arch.params.dropout"
     assert status["predict   mlp seed=0 clean"] == "an input changed"
     assert _recomputed(_explain(tmp_path, spec)) == set()  # and the explained run computed them
 
@@ -240,10 +240,9 @@ def test_every_shipped_spec_runs_in_smoke_mode(tmp_path):
         assert results["metrics"], spec_path.name
 
 
-def test_registry_and_runtime_implementations_match_one_to_one():
-    registry = default_registry()
-    for kind, names in implemented().items():
-        assert set(registry.names(kind)) == set(names), kind
+def test_every_registry_entry_has_an_implementation():
+    for entry in default_registry().entries():
+        assert implementation(entry.kind, entry.name) is not None, (entry.kind, entry.name)
 
 
 def test_clean_empties_the_cache(tmp_path, spec):
@@ -282,12 +281,11 @@ def test_swept_hyper_parameters_and_a_domain_shift(tmp_path):
     result = _homogc(tmp_path, "run", "--quiet", spec.name)
     assert result.returncode == 0, result.stderr
     results = json.loads((tmp_path / result.stdout.strip() / "results.json").read_text())
-    fits = results["fits"]
-    assert fits["mlp seed=0 epochs=1 depth=1"]["epochs"] == 1
-    assert fits["mlp seed=0 epochs=2 depth=2"]["epochs"] == 2
-    assert (
-        fits["mlp seed=0 epochs=1 depth=2"]["parameters"] > fits["mlp seed=0 epochs=1 depth=1"]["parameters"]
-    )
-    assert "linear seed=0" in fits  # a scikit-learn learner is the same at every depth and epoch count
+    fits = {(f["learner"], f["seed"], f["point"]["epochs"], f["point"]["depth"]): f for f in results["fits"]}
+    assert fits[("mlp", 0, 1, 1)]["epochs"] == 1
+    assert fits[("mlp", 0, 2, 2)]["epochs"] == 2
+    assert fits[("mlp", 0, 1, 2)]["parameters"] > fits[("mlp", 0, 1, 1)]["parameters"]
+    # A scikit-learn learner is the same at every depth and epoch count: one fit node.
+    assert len({f["node"] for f in results["fits"] if f["learner"] == "linear" and f["seed"] == 0}) == 1
     accuracy = {(r["learner"], r["condition"]): r["mean"] for r in results["metrics"]["accuracy"]["summary"]}
     assert accuracy[("linear", "shifted")] < accuracy[("linear", "clean")] - 0.2

@@ -7,16 +7,37 @@ import pytest
 import torch
 
 from homog.compiler.catalog import builtin_entries
-from homog.runtime import networks
-from homog.runtime.ops import is_vectorisable
-from homog.runtime.training import (
-    ReplicaNet,
-    StackShape,
-    TrainData,
-    replica_outputs,
-    train_group,
-    train_one,
-)
+from homog.compiler.ir import FitParams, LearnerIR
+from homog.runtime.architectures import fusions
+from homog.runtime.data import Split
+from homog.runtime.learners import Trained, TrainingData, trains_together
+from homog.runtime.learners.replicas import StackedNet, StackShape
+from homog.runtime.learners.torch_backend import TorchLearner
+
+CPU = torch.device("cpu")
+
+
+def _params(learner: dict, fraction: float = 1.0, seed: int = 0) -> FitParams:
+    """Fit parameters from a learner written as plain data (the graph's form)."""
+    fields = {"arch": None, "strategy": None, "encoder": None, "head": None, "backend": "torch"}
+    fields.update({k: v for k, v in learner.items() if k != "augment"})
+    ir = LearnerIR.model_validate({"name": "l", "representations": ["penultimate", "logits"], **fields})
+    return FitParams(learner=ir, augment=learner["augment"], seed=seed, fold=0, data_fraction=fraction)
+
+
+def train_group(learner: dict, data: TrainingData, seeds: list[int], fraction: float, device=CPU):
+    return TorchLearner(_params(learner, fraction), device).fit(data, seeds)
+
+
+def train_one(learner: dict, data: TrainingData, seed: int, fraction: float, device=CPU) -> Trained:
+    (trained,) = train_group(learner, data, [seed], fraction, device)
+    return trained
+
+
+def _training_data(inputs: list[np.ndarray], labels: np.ndarray, train, validation, classes: int):
+    return TrainingData(
+        inputs, labels, Split(np.asarray(train), np.asarray(validation), np.arange(0)), classes
+    )
 
 
 def _learner(**training) -> dict:
@@ -42,26 +63,19 @@ def _learner(**training) -> dict:
     }
 
 
-def _data(n: int = 120, features: int = 6, classes: int = 3, device: str = "cpu") -> TrainData:
+def _data(n: int = 120, features: int = 6, classes: int = 3) -> TrainingData:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, features)).astype(np.float32)
     y = (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0.5).astype(np.int64)
-    return TrainData(
-        [torch.tensor(x, device=device)],
-        torch.tensor(y, device=device),
-        np.arange(0, 80),
-        np.arange(80, 100),
-        classes,
-        [(features,)],
-    )
+    return _training_data([x], y, np.arange(0, 80), np.arange(80, 100), classes)
 
 
 def test_vectorised_replicas_equal_one_at_a_time():
-    data, device = _data(), torch.device("cpu")
+    data = _data()
     seeds = list(range(10))
-    together = train_group(_learner(), data, seeds, 1.0, 0.8, device)
+    together = train_group(_learner(), data, seeds, 0.8)
     for seed, replica in zip(seeds, together, strict=True):
-        (alone,) = train_group(_learner(), data, [seed], 1.0, 0.8, device)
+        (alone,) = train_group(_learner(), data, [seed], 0.8)
         assert replica.state.keys() == alone.state.keys()
         for key in alone.state:
             np.testing.assert_allclose(replica.state[key], alone.state[key], atol=1e-6, rtol=0)
@@ -70,16 +84,16 @@ def test_vectorised_replicas_equal_one_at_a_time():
 
 
 def test_replicas_differ_by_seed_and_repeat_with_the_same_seed():
-    data, device = _data(), torch.device("cpu")
-    a, b = train_group(_learner(early_stopping=None), data, [1, 2], 1.0, 1.0, device)
-    again, _ = train_group(_learner(early_stopping=None), data, [1, 2], 1.0, 1.0, device)
+    data = _data()
+    a, b = train_group(_learner(early_stopping=None), data, [1, 2], 1.0)
+    again, _ = train_group(_learner(early_stopping=None), data, [1, 2], 1.0)
     assert not np.allclose(a.state["weight.0"], b.state["weight.0"])
     np.testing.assert_array_equal(a.state["weight.0"], again.state["weight.0"])  # deterministic on CPU
 
 
 def test_replica_mlp_initialises_like_nn_linear():
     head = StackShape([100, 50, 3], 0.0, "relu", ends_linear=True)
-    model = ReplicaNet([0, 1], [], head, torch.device("cpu"))
+    model = StackedNet([0, 1], [], head, CPU)
     bound = 1 / np.sqrt(100)
     weights = model.head.weights[0].detach().numpy()
     assert weights.shape == (2, 100, 50)
@@ -90,7 +104,7 @@ def test_early_stopping_stops_and_keeps_the_best_weights():
     data = _data()
     learner = _learner(epochs=60, optimizer={"name": "sgd", "params": {"lr": 0.5, "momentum": 0.9,
                        "weight_decay": 0.0, "nesterov": False}})  # fmt: skip
-    (replica,) = train_group(learner, data, [0], 1.0, 1.0, torch.device("cpu"))
+    replica = train_one(learner, data, 0, 1.0)
     assert replica.epochs < 60
     losses = replica.curves["val_loss"]
     assert len(losses) == replica.epochs
@@ -109,22 +123,22 @@ def _fusion(strategy: str = "concat", **params) -> dict:
     }
 
 
-def _two_modalities(n: int = 120) -> TrainData:
+def _two_modalities(n: int = 120) -> TrainingData:
     rng = np.random.default_rng(3)
     a = rng.standard_normal((n, 4, 2)).astype(np.float32)  # not flat: flattened inside the network
     b = rng.standard_normal((n, 3)).astype(np.float32)
     y = (a[:, 0, 0] + b[:, 0] > 0).astype(np.int64) + (b[:, 1] > 1).astype(np.int64)
-    inputs = [torch.tensor(a), torch.tensor(b)]
-    return TrainData(inputs, torch.tensor(y), np.arange(80), np.arange(80, 100), 3, [(4, 2), (3,)])
+    return _training_data([a, b], y, np.arange(80), np.arange(80, 100), 3)
 
 
 def test_concat_fusion_of_mlps_is_vectorised_and_replicas_equal_groups_of_one():
     learner, data = _fusion(), _two_modalities()
-    assert is_vectorisable(learner) and not is_vectorisable(_fusion("sum", dim=4))
-    together = train_group(learner, data, [0, 1, 2, 3], 1.0, 0.9, torch.device("cpu"))
+    assert trains_together(_params(learner).learner)
+    assert not trains_together(_params(_fusion("sum", dim=4)).learner)
+    together = train_group(learner, data, [0, 1, 2, 3], 0.9)
     assert not np.allclose(together[0].state["weight.0"], together[1].state["weight.0"])
     for seed, replica in enumerate(together):
-        (alone,) = train_group(learner, data, [seed], 1.0, 0.9, torch.device("cpu"))
+        (alone,) = train_group(learner, data, [seed], 0.9)
         assert replica.state.keys() == alone.state.keys()
         for key in alone.state:
             np.testing.assert_allclose(replica.state[key], alone.state[key], atol=1e-6, rtol=0)
@@ -134,8 +148,9 @@ def test_concat_fusion_of_mlps_is_vectorised_and_replicas_equal_groups_of_one():
 def test_vectorised_fusion_computes_what_the_one_at_a_time_network_computes():
     """The same weights through `Fusion` (concat of MLP encoders, MLP head) give the same outputs."""
     learner, data = _fusion(), _two_modalities()
-    (replica,) = train_group(learner, data, [5], 1.0, 1.0, torch.device("cpu"))
-    fusion = networks.Fusion(data.shapes, 3, learner["strategy"], learner["encoder"], learner["head"], 1.0)
+    replica = train_one(learner, data, 5, 1.0)
+    ir = _params(learner).learner
+    fusion = fusions.Fusion(data.shapes, 3, ir.strategy, ir.encoder, ir.head)
     state = fusion.state_dict()
     for m, encoder in enumerate(fusion.encoders):
         for i in range(sum(isinstance(layer, torch.nn.Linear) for layer in encoder.body)):
@@ -149,22 +164,24 @@ def test_vectorised_fusion_computes_what_the_one_at_a_time_network_computes():
     state["head.out.bias"] = torch.tensor(replica.state["bias.1"][0])
     fusion.load_state_dict(state)
     fusion.eval()
-    logits, features = replica_outputs(learner, replica.state, data.inputs, 1.0, torch.device("cpu"))
+    outputs = TorchLearner(_params(learner), CPU).predict(
+        replica, data, data.inputs, ["penultimate", "logits"]
+    )
     with torch.no_grad():
-        expected_logits, expected_features = fusion(*data.inputs)
-    torch.testing.assert_close(logits, expected_logits, atol=1e-5, rtol=0)
-    torch.testing.assert_close(features, expected_features, atol=1e-5, rtol=0)
+        expected_logits, expected_features = fusion(*(torch.tensor(x) for x in data.inputs))
+    np.testing.assert_allclose(outputs.layers["logits"], expected_logits.numpy(), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(outputs.layers["penultimate"], expected_features.numpy(), atol=1e-5, rtol=0)
     assert replica.parameters == sum(p.numel() for p in fusion.parameters())
 
 
 SHAPES = {"image": (8, 8), "sequence": (5, 4), "vector": (6,)}
 
 
-def _shaped(kind: str, n: int = 64) -> TrainData:
+def _shaped(kind: str, n: int = 64) -> TrainingData:
     rng = np.random.default_rng(1)
     x = rng.standard_normal((n, *SHAPES[kind])).astype(np.float32)
     y = (x.reshape(n, -1)[:, 0] > 0).astype(np.int64)
-    return TrainData([torch.tensor(x)], torch.tensor(y), np.arange(48), np.arange(48, 56), 2, [SHAPES[kind]])
+    return _training_data([x], y, np.arange(48), np.arange(48, 56), 2)
 
 
 ARCHITECTURES = [(e.name, sorted(e.accepts)[0]) for e in builtin_entries()
@@ -177,8 +194,8 @@ def test_every_torch_architecture_trains_and_repeats(arch, kind):
     learner = _learner(epochs=2, early_stopping=None)
     learner["arch"] = {"name": arch, "params": entry.params().model_dump()}
     learner["augment"] = {"x": []}
-    first = train_one(learner, _shaped(kind), 3, 1.0, 1.0, torch.device("cpu"))
-    second = train_one(learner, _shaped(kind), 3, 1.0, 1.0, torch.device("cpu"))
+    first = train_one(learner, _shaped(kind), 3, 1.0)
+    second = train_one(learner, _shaped(kind), 3, 1.0)
     assert first.epochs == 2 and first.parameters > 0
     for key in first.state:
         np.testing.assert_array_equal(first.state[key], second.state[key])
@@ -193,8 +210,7 @@ def test_every_fusion_strategy_trains(strategy):
     a = rng.standard_normal((64, 5)).astype(np.float32)
     b = rng.standard_normal((64, 3)).astype(np.float32)
     y = ((a[:, 0] + b[:, 0]) > 0).astype(np.int64)
-    data = TrainData([torch.tensor(a), torch.tensor(b)], torch.tensor(y), np.arange(48), np.arange(0), 2,
-                     [(5,), (3,)])  # fmt: skip
+    data = _training_data([a, b], y, np.arange(48), np.arange(0), 2)
     learner = {
         "kind": "fusion",
         "inputs": ["a", "b"],
@@ -204,24 +220,24 @@ def test_every_fusion_strategy_trains(strategy):
         "augment": {"a": [], "b": []},
         "training": _learner(epochs=2, early_stopping=None)["training"],
     }
-    replica = train_one(learner, data, 0, 1.0, 1.0, torch.device("cpu"))
+    replica = train_one(learner, data, 0, 1.0)
     assert replica.epochs == 2 and np.isfinite(replica.curves["loss"]).all()
 
 
 def test_tensor_fusion_matches_the_papers_example():
-    product = networks.tensor_product([torch.tensor([[2.0, 3.0]]), torch.tensor([[5.0]])])
+    product = fusions.tensor_product([torch.tensor([[2.0, 3.0]]), torch.tensor([[5.0]])])
     assert product.tolist() == [[1.0, 5.0, 2.0, 10.0, 3.0, 15.0]]
 
 
 def test_low_rank_fusion_has_the_papers_parameter_count():
     dims, rank, out = [5, 3], 4, 7
-    fusion = networks.LowRank(dims, rank, out)
+    fusion = fusions.LowRank(dims, rank, out)
     expected = rank * sum(d + 1 for d in dims) * out + rank + out
     assert sum(p.numel() for p in fusion.parameters()) == expected
 
 
 def test_gated_unit_with_two_modalities_is_a_convex_combination():
-    gated = networks.Gated([4, 4], 3)
+    gated = fusions.Gated([4, 4], 3)
     z = [torch.randn(5, 4), torch.randn(5, 4)]
     h = torch.stack([torch.tanh(w(x)) for w, x in zip(gated.hidden, z, strict=True)], dim=1)
     out = gated(z)
@@ -232,8 +248,8 @@ def test_gated_unit_with_two_modalities_is_a_convex_combination():
 
 @pytest.mark.gpu
 def test_vectorised_replicas_on_cuda_match_one_at_a_time():
-    data, device = _data(device="cuda"), torch.device("cuda")
-    together = train_group(_learner(), data, [0, 1, 2], 1.0, 1.0, device)
-    (alone,) = train_group(_learner(), data, [1], 1.0, 1.0, device)
+    data, device = _data(), torch.device("cuda")
+    together = train_group(_learner(), data, [0, 1, 2], 1.0, device)
+    (alone,) = train_group(_learner(), data, [1], 1.0, device)
     for key in alone.state:
         np.testing.assert_allclose(together[1].state[key], alone.state[key], atol=1e-5, rtol=0)

@@ -21,6 +21,7 @@ from ..ir import (
     TrainingIR,
 )
 from ..values import Invocation, Symbol
+from . import points
 from .typecheck import learner_representations
 
 # The registry entry a spec gets where it names none.
@@ -33,18 +34,22 @@ def build_ir(ctx: Context) -> None:
     name = experiment.name or "experiment"
     report = ctx.one("report")
     report_data = report.data if report is not None else None
+    learners = sorted(
+        (_learner(ctx, d) for d in ctx.blocks if d.kind in ("model", "fusion")), key=lambda x: x.name
+    )
+    sweep = [PointIR(**point) for point in ctx.sweep_points]
+    smoke = bool(ctx.options and ctx.options.smoke)
     ctx.ir = ExperimentIR(
         experiment=ExperimentInfo(
             name=name, description=info.description, seed=info.seed, device=info.device, tags=list(info.tags)
         ),
         datasets=sorted((_dataset(ctx, d) for d in ctx.of_kind("dataset")), key=lambda d: d.name),
         modalities=sorted((_modality(ctx, d) for d in ctx.of_kind("modality")), key=lambda m: m.name),
-        learners=sorted(
-            (_learner(ctx, d) for d in ctx.blocks if d.kind in ("model", "fusion")), key=lambda x: x.name
-        ),
+        learners=learners,
         conditions=_conditions(ctx),
         metrics=_metrics(ctx),
-        sweep=[PointIR(**point) for point in ctx.sweep_points],
+        sweep=sweep,
+        fits=points.fits(learners, sweep, ctx.registry, smoke),
         report=ReportIR(
             path=(report_data.path if report_data and report_data.path else f"reports/{_slug(name)}.html"),
             title=(report_data.title if report_data and report_data.title else name),
@@ -170,7 +175,7 @@ def _label(invocation: Invocation) -> str:
 
 def _metrics(ctx: Context) -> list[MetricIR]:
     learners = [d for d in ctx.blocks if d.kind in ("model", "fusion")]
-    metrics = []
+    declared = []
     for block in ctx.of_kind("metrics"):
         for invocation in block.entries:
             call = ctx.calls[id(invocation)]
@@ -180,7 +185,7 @@ def _metrics(ctx: Context) -> list[MetricIR]:
                 taking_part = [d for d in learners if layer in learner_representations(ctx, d)]
             elif call.entry.scope == "test":
                 taking_part = [d for d in learners if d.name in (call.params.a.name, call.params.b.name)]
-            metrics.append(
+            declared.append(
                 MetricIR(
                     label=_label(invocation),
                     name=call.entry.name,
@@ -189,4 +194,46 @@ def _metrics(ctx: Context) -> list[MetricIR]:
                     learners=sorted(d.name for d in taking_part),
                 )
             )
-    return sorted(metrics, key=lambda m: m.label)
+    return sorted(_with_uses(ctx, declared), key=lambda m: m.label)
+
+
+# The metric a metric builds on where the spec names none.
+BUILDS_ON = {
+    "cluster": "error_consistency",
+    "spread": "accuracy",
+    "ttest": "accuracy",
+    "wilcoxon": "accuracy",
+}
+
+
+def _with_uses(ctx: Context, declared: list[MetricIR]) -> list[MetricIR]:
+    """Each metric that builds on another gets the label of that metric's node; a metric named but
+    not declared is measured too (with its defaults), so that nothing is computed twice."""
+    out = {m.label: m for m in declared}
+    for metric in declared:
+        entry = ctx.registry.get("metric", metric.name)
+        uses = {}
+        for param, kind in entry.references.items():
+            if kind != "metric":
+                continue
+            named = metric.params.get(param) or BUILDS_ON.get(metric.name)
+            if named is None:
+                continue
+            found = [m for m in declared if m.name == named]
+            chosen = next((m for m in found if m.label == named), found[0] if found else None)
+            if chosen is None:
+                chosen = out.get(named) or _implied(ctx, named, metric.learners)
+                out[chosen.label] = chosen
+            uses[param] = chosen.label
+        out[metric.label] = metric.model_copy(update={"uses": uses})
+    return list(out.values())
+
+
+def _implied(ctx: Context, name: str, learners: list[str]) -> MetricIR:
+    entry = ctx.registry.get("metric", name)
+    params = entry.params()
+    if entry.needs_representations:
+        learners = [n for n in learners if params.layer in learner_representations(ctx, ctx.names[n])]
+    return MetricIR(
+        label=name, name=name, scope=entry.scope, params=plain(params), learners=learners, implied=True
+    )

@@ -8,7 +8,14 @@ Usable from a notebook without a spec::
     metrics.homogenization(failures).homogenization
 """
 
-from .agreement import PairwiseResult, agreement, agreement_when_wrong, cohen_kappa, error_consistency
+from .agreement import (
+    Pairwise,
+    PairwiseResult,
+    agreement,
+    agreement_when_wrong,
+    cohen_kappa,
+    error_consistency,
+)
 from .cluster import hierarchical, kmeans
 from .population import Homogenization, group_homogenization, homogenization, poisson_binomial
 from .similarity import (
@@ -26,12 +33,15 @@ from .similarity import (
 )
 from .stats import McNemar, chi_square, holm, mcnemar, mcnemar_counts, ttest, wilcoxon
 from .summary import bootstrap_interval, describe, spread
-from .task import score
+from .task import SCORES, Score, score
 
 __all__ = [
+    "SCORES",
     "Homogenization",
     "McNemar",
+    "Pairwise",
     "PairwiseResult",
+    "Score",
     "agreement",
     "agreement_when_wrong",
     "bootstrap_interval",

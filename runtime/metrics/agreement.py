@@ -4,19 +4,45 @@ Inputs are label matrices `(m, n)`: m runs' predicted labels on the same n
 examples, and the true labels `(n,)`. Where a measure is undefined for a pair
 (a kappa whose chance agreement is 1, no example that both runs get wrong),
 the entry is NaN *and* `undefined` says which pairs and why.
+
+Each measure registers itself as the implementation of its registry entry: a `Pairwise`
+(the matrix over the runs' outputs, and the words the report's verdict says it with), next
+to its formula, so a new pairwise metric is its catalog entry plus one function here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+
+from ..registry import implements
 
 
 @dataclass
 class PairwiseResult:
     matrix: np.ndarray  # (m, m)
     undefined: list[str] = field(default_factory=list)
+
+
+Outputs = Sequence[Mapping[str, np.ndarray]]  # per run: probabilities, labels, truth, layer.NAME
+
+
+@dataclass(frozen=True)
+class Pairwise:
+    """A pairwise metric as the runtime computes and reports it."""
+
+    matrix: Callable[[Outputs, dict[str, Any]], PairwiseResult]  # (runs' outputs, params) -> m x m
+    phrase: str  # "The 3 runs of mlp {phrase} [ci]": formatted with value = the mean
+    low: float | None = None  # the heatmap's colour range; None: the data's
+    high: float | None = 1.0
+
+
+def labels_of(outputs: Outputs) -> np.ndarray:
+    """The runs' predicted labels `(m, n)`."""
+    return np.stack([found["labels"] for found in outputs])
 
 
 def agreement(predictions: np.ndarray) -> PairwiseResult:
@@ -71,3 +97,26 @@ def agreement_when_wrong(predictions: np.ndarray, truth: np.ndarray) -> Pairwise
             f"undefined for {int(np.triu(counts == 0).sum())} pair(s) with no example both get wrong"
         )
     return PairwiseResult(matrix, undefined)
+
+
+implements("metric", "agreement")(
+    Pairwise(lambda outputs, params: agreement(labels_of(outputs)), "agree on {value:.1%} of test examples")
+)
+implements("metric", "cohen_kappa")(
+    Pairwise(
+        lambda outputs, params: cohen_kappa(labels_of(outputs), outputs[0]["probabilities"].shape[1]),
+        "have Cohen's κ = {value:.2f} on their labels",
+    )
+)
+implements("metric", "error_consistency")(
+    Pairwise(
+        lambda outputs, params: error_consistency(labels_of(outputs), outputs[0]["truth"]),
+        "have error consistency κ = {value:.2f}",
+    )
+)
+implements("metric", "agreement_when_wrong")(
+    Pairwise(
+        lambda outputs, params: agreement_when_wrong(labels_of(outputs), outputs[0]["truth"]),
+        "give the same wrong label on {value:.1%} of the examples both get wrong",
+    )
+)

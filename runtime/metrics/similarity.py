@@ -2,12 +2,18 @@
 
 Each function takes representations `X (n, p1)` and `Y (n, p2)` of the same n
 examples in the same order; `*_matrix` functions take a list of m such
-arrays and return all m x m values, preparing each run once.
+arrays and return all m x m values, preparing each run once. Each measure registers its
+`Pairwise` implementation (matrix over the runs' outputs, and the verdict's words) at the end.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
+from ..registry import implements
+from .agreement import Outputs, Pairwise, PairwiseResult
 
 
 def _centre(x: np.ndarray) -> np.ndarray:
@@ -185,3 +191,33 @@ def mutual_knn_matrix(representations: list[np.ndarray], k: int = 10) -> np.ndar
         for j in range(i, m):
             out[i, j] = out[j, i] = np.mean(_knn_overlap(neighbours[i], neighbours[j], k))
     return out
+
+
+def _layers(outputs: Outputs, params: dict[str, Any]) -> list[np.ndarray]:
+    return [found[f"layer.{params['layer']}"] for found in outputs]
+
+
+def _cka(outputs: Outputs, params: dict[str, Any]) -> PairwiseResult:
+    layers = _layers(outputs, params)
+    if params["kernel"] == "linear":
+        return PairwiseResult(linear_cka_matrix(layers))
+    if params["kernel"] == "rbf":
+        return PairwiseResult(rbf_cka_matrix(layers, params["threshold"]))
+    return PairwiseResult(debiased_linear_cka_matrix(layers))
+
+
+def _mutual_knn(outputs: Outputs, params: dict[str, Any]) -> PairwiseResult:
+    k = min(params["k"], len(outputs[0]["truth"]) - 1)
+    return PairwiseResult(mutual_knn_matrix(_layers(outputs, params), k))
+
+
+implements("metric", "cka")(Pairwise(_cka, "have CKA = {value:.2f} between their representations"))
+implements("metric", "procrustes")(
+    Pairwise(
+        lambda outputs, params: PairwiseResult(procrustes_matrix(_layers(outputs, params))),
+        "are {value:.2f} rad apart (Procrustes angle)",
+        low=0.0,
+        high=None,
+    )
+)
+implements("metric", "mutual_knn")(Pairwise(_mutual_knn, "share {value:.1%} of nearest neighbours"))

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
 
 import torch
+
+from homog.compiler.ir import CallIR
+
+from ..registry import implementation, implements
 
 
 class Optimizer:
@@ -100,10 +103,23 @@ class Adam(Optimizer):
         torch._foreach_addcdiv_(params, firsts, denominators, -step_size)
 
 
-def make_optimizer(params: Iterable[torch.Tensor], optimizer: dict[str, Any]) -> Optimizer:
+@implements("optimizer", "sgd")
+def sgd(
+    params: Iterable[torch.Tensor], lr: float, momentum: float, weight_decay: float, nesterov: bool
+) -> Optimizer:
+    return SGD(params, lr, momentum, weight_decay, nesterov and momentum > 0)
+
+
+@implements("optimizer", "adam")
+def adam(params: Iterable[torch.Tensor], lr: float, weight_decay: float) -> Optimizer:
+    return Adam(params, lr, weight_decay, decoupled=False)
+
+
+@implements("optimizer", "adamw")
+def adamw(params: Iterable[torch.Tensor], lr: float, weight_decay: float) -> Optimizer:
+    return Adam(params, lr, weight_decay, decoupled=True)
+
+
+def make_optimizer(params: Iterable[torch.Tensor], optimizer: CallIR) -> Optimizer:
     """The optimizer of a spec's `optimizer = name(...)` entry."""
-    name, p = optimizer["name"], optimizer["params"]
-    if name == "sgd":
-        nesterov = p["nesterov"] and p["momentum"] > 0
-        return SGD(params, p["lr"], p["momentum"], p["weight_decay"], nesterov)
-    return Adam(params, p["lr"], p["weight_decay"], decoupled=name == "adamw")
+    return implementation("optimizer", optimizer.name)(params, **optimizer.params)
