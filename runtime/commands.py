@@ -1,0 +1,268 @@
+"""The commands of `homogc`, one function each, and the reporter of their diagnostics.
+
+Nothing here imports torch until a command needs to run models, and the front end
+and compiler are imported when a command first needs them: a re-run of an
+unchanged spec (see `rerun.py`) needs neither.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from homog.compiler.driver import Compilation
+    from homog.dsl.diagnostics import Diagnostic
+
+EXIT_OK, EXIT_SPEC, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
+
+
+class Reporter:
+    """Prints diagnostics as text (stderr) or JSON lines (stdout), and counts them."""
+
+    # A plain class, not a dataclass: importing dataclasses costs a re-run of an unchanged spec
+    # (which imports little else) a tenth of its time.
+    def __init__(self, fmt: str = "text", color: bool = False) -> None:
+        self.fmt, self.color = fmt, color
+        self.sources: dict[str, str] = {}
+        self.errors = 0
+        self.warnings = 0
+
+    def report(self, diagnostics: Sequence[Diagnostic]) -> None:
+        from homog.dsl.diagnostics import Severity, render, render_json
+
+        for diagnostic in sorted(diagnostics, key=lambda d: d.sort_key):
+            if diagnostic.severity is Severity.ERROR:
+                self.errors += 1
+            else:
+                self.warnings += 1
+            if self.fmt == "json":
+                print(render_json(diagnostic), flush=True)
+            else:
+                print(render(diagnostic, self.sources, self.color) + "\n", file=sys.stderr, flush=True)
+
+
+def _load(path: str, reporter: Reporter) -> tuple[str | None, int]:
+    """Read a spec; on failure report it and return the exit status it earns."""
+    from homog.dsl.diagnostics import SpecError
+    from homog.dsl.source import read_spec
+
+    try:
+        text = read_spec(path)
+    except SpecError as error:
+        reporter.report(error.diagnostics)
+        return None, EXIT_USAGE
+    reporter.sources[path] = text
+    return text, EXIT_OK
+
+
+def _compile(path: str, reporter: Reporter, strict: bool = False) -> tuple[Compilation | None, int]:
+    """Read and compile one spec, reporting its diagnostics; the exit status it earns."""
+    from homog.compiler.driver import compile_text
+
+    text, status = _load(path, reporter)
+    if text is None:
+        return None, status
+    compilation = compile_text(text, path)
+    reporter.report(compilation.diagnostics)
+    failed = not compilation.ok or (strict and compilation.diagnostics)
+    return compilation, EXIT_SPEC if failed else EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace, reporter: Reporter) -> int:
+    status = EXIT_OK
+    for path in args.files:
+        _, file_status = _compile(path, reporter, args.strict)
+        status = max(status, file_status)
+        if file_status == EXIT_OK and reporter.fmt == "text":
+            print(f"{path}: ok", file=sys.stderr)
+    return status
+
+
+def _unchanged_run(args: argparse.Namespace) -> str | None:
+    """The directory of a complete run of this very spec, when nothing it depends on has changed."""
+    from pathlib import Path
+
+    from . import rerun
+
+    if args.explain or args.plan:  # the user asked about the nodes: take the full path
+        return None
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return None  # the full path reports it, located
+    key = rerun.run_key(text, args.device, args.smoke, Path(args.runs))
+    directory = rerun.unchanged_run(Path(args.cache), key)
+    return None if directory is None else os.path.relpath(directory)
+
+
+def cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
+    unchanged = _unchanged_run(args)
+    if unchanged is not None:
+        if not args.quiet:
+            print(f"up to date: the spec, its data and homogc are as in {unchanged}", file=sys.stderr)
+        print(unchanged)
+        return EXIT_OK
+
+    from pathlib import Path
+
+    from .errors import RunError
+    from .run import RunOptions, compile_spec, plan_spec, run_spec
+
+    text, status = _load(args.file, reporter)
+    if text is None:
+        return status
+    spec = compile_spec(Path(args.file), text, smoke=args.smoke, cache=Path(args.cache))
+    reporter.report(spec.compilation.diagnostics)
+    if not spec.compilation.ok:
+        return EXIT_SPEC
+    options = RunOptions(
+        device=args.device,
+        jobs=args.jobs,
+        smoke=args.smoke,
+        explain=args.explain,
+        quiet=args.quiet,
+        cache=Path(args.cache),
+        runs=Path(args.runs),
+        executor=args.executor,
+        address=args.address,
+    )
+    try:
+        if args.plan:
+            sys.stdout.write(plan_spec(spec, options))
+            return EXIT_OK
+        result = run_spec(spec, options)
+    except RunError as error:
+        reporter.report([error.diagnostic()])
+        if args.debug and error.__cause__ is not None:
+            import traceback
+
+            traceback.print_exception(error.__cause__)
+        return EXIT_SPEC
+    except KeyboardInterrupt:
+        print("interrupted: what finished is cached; run again to go on", file=sys.stderr)
+        return 130
+    if not args.quiet:
+        print(f"run directory: {result.directory}", file=sys.stderr)
+    print(result.directory)
+    return EXIT_OK
+
+
+def cmd_clean(args: argparse.Namespace, reporter: Reporter) -> int:
+    from pathlib import Path
+
+    from .cache import Cache
+
+    root = Path(args.cache)
+    if not root.exists():
+        print(f"nothing to clean: no cache at {root}", file=sys.stderr)
+        return EXIT_OK
+    print(f"removed {Cache(root).clean()} cached node(s) from {root}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace, reporter: Reporter) -> int:
+    from pathlib import Path
+
+    from .report.build import write_report
+
+    directory = Path(args.run_dir)
+    if not (directory / "results.json").is_file():
+        print(f"error: '{directory}' is not a finished run directory (no results.json)", file=sys.stderr)
+        return EXIT_USAGE
+    print(write_report(directory, Path(args.out) if args.out else None))
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace, reporter: Reporter) -> int:
+    from pathlib import Path
+
+    from .report.build import diff_html, diff_runs, diff_text, latest_run_of
+
+    directories = []
+    for given in (args.a, args.b):
+        path = Path(given)
+        if path.is_file():  # a spec: compare its latest run, if it has one
+            found = latest_run_of(path.read_text(encoding="utf-8"), Path(args.runs))
+            if found is None:
+                print(
+                    f"error: no run of '{given}' in {args.runs}/; run it first: homogc run {given}",
+                    file=sys.stderr,
+                )
+                return EXIT_USAGE
+            path = found
+        if not (path / "results.json").is_file():
+            print(f"error: '{given}' is not a finished run directory (no results.json)", file=sys.stderr)
+            return EXIT_USAGE
+        directories.append(path)
+    diff = diff_runs(*directories)
+    sys.stdout.write(diff_text(diff))
+    if args.html:
+        Path(args.html).write_text(diff_html(diff), encoding="utf-8")
+        print(f"wrote {args.html}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_graph(args: argparse.Namespace, reporter: Reporter) -> int:
+    """The graph `run` would execute: with the SHA-256 of data files in their load nodes' ids."""
+    from pathlib import Path
+
+    from .run import compile_spec
+
+    text, status = _load(args.file, reporter)
+    if text is None:
+        return status
+    compilation = compile_spec(Path(args.file), text).compilation
+    reporter.report(compilation.diagnostics)
+    if not compilation.ok or compilation.graph is None:
+        return EXIT_SPEC
+    sys.stdout.write(compilation.graph.render(args.graph_format))
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace, reporter: Reporter) -> int:
+    compilation, status = _compile(args.file, reporter)
+    if status != EXIT_OK or compilation is None or compilation.ir is None:
+        return status or EXIT_SPEC
+    print(json.dumps(json.loads(compilation.ir.canonical_json()), indent=2, sort_keys=True))
+    return EXIT_OK
+
+
+def cmd_fmt(args: argparse.Namespace, reporter: Reporter) -> int:
+    status = EXIT_OK
+    for path in args.files:
+        text, load_status = _load(path, reporter)
+        if text is None:
+            status = max(status, load_status)
+            continue
+        from homog.dsl.formatter import format_document
+        from homog.dsl.parser import parse
+
+        result = parse(text, path)
+        if not result.ok:
+            reporter.report(result.diagnostics)
+            status = max(status, EXIT_SPEC)
+            continue
+        formatted = format_document(result.document)
+        if formatted == text:
+            continue
+        if args.diff:
+            import difflib
+
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    text.splitlines(keepends=True), formatted.splitlines(keepends=True), path, path
+                )
+            )
+        if args.check or args.diff:
+            print(f"would reformat {path}", file=sys.stderr)
+            status = max(status, EXIT_SPEC)
+        else:
+            with open(path, "w", encoding="utf-8") as file:
+                file.write(formatted)
+            print(f"reformatted {path}", file=sys.stderr)
+    return status
