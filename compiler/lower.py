@@ -173,9 +173,17 @@ def _late_fuse(low: _Lowering, learner: LearnerIR, index: int, point: PointIR) -
             f"{learner.name} {label} {condition.name}".replace("  ", " "),
             params,
             inputs,
-            CPU,
+            _late_resources(low, learner),
             low.origins.get(learner.name),
         )
+
+
+def _late_resources(low: _Lowering, learner: LearnerIR) -> dict[str, str]:
+    """Learned weights predict with the inputs' fits: torch work, where an input is a torch learner."""
+    predicts = learner.strategy.name == "weighted"
+    if predicts and any(low.learners[n].backend == "torch" for n in learner.inputs):
+        return {"backend": "torch", "device": low.ir.experiment.device}
+    return CPU
 
 
 def _identity(low: _Lowering, learner: LearnerIR, point: PointIR) -> dict[str, Any]:

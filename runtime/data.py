@@ -204,40 +204,42 @@ def field(loaded: Loaded, name: str, origin: Span | None) -> np.ndarray:
 
 
 def make_splits(labels: np.ndarray, split: CallIR, seed: int) -> list[Split]:
-    """Train, validation and test indices of each fold; the validation part is cut from training."""
-    from sklearn.model_selection import train_test_split
-
-    stratify = split.params["stratify"]
-    out = []
-    for train, test in implementation("split", split.name)(labels, seed, **split.params):
-        validation = np.array([], dtype=np.int64)
-        if split.params["validation"] > 0:
-            train, validation = train_test_split(
-                train,
-                test_size=split.params["validation"],
-                random_state=seed,
-                stratify=labels[train] if stratify else None,
-            )
-        out.append(Split(np.sort(train), np.sort(validation), np.sort(test)))
-    return out
+    """Train, validation and test indices of each fold."""
+    return implementation("split", split.name)(labels, seed, **split.params)
 
 
 @implements("split", "holdout")
-def holdout(labels: np.ndarray, seed: int, test: float, stratify: bool, validation: float):
+def holdout(labels: np.ndarray, seed: int, test: float, stratify: bool, validation: float) -> list[Split]:
     from sklearn.model_selection import train_test_split
 
     indices = np.arange(len(labels))
-    return [
-        train_test_split(indices, test_size=test, random_state=seed, stratify=labels if stratify else None)
-    ]
+    train, tested = train_test_split(
+        indices, test_size=test, random_state=seed, stratify=labels if stratify else None
+    )
+    return [_split(labels, train, tested, seed, stratify, validation)]
 
 
 @implements("split", "kfold")
-def kfold(labels: np.ndarray, seed: int, k: int, stratify: bool, validation: float):
+def kfold(labels: np.ndarray, seed: int, k: int, stratify: bool, validation: float) -> list[Split]:
     from sklearn.model_selection import KFold, StratifiedKFold
 
     splitter = (StratifiedKFold if stratify else KFold)(n_splits=k, shuffle=True, random_state=seed)
-    return list(splitter.split(np.arange(len(labels)), labels))
+    folds = splitter.split(np.arange(len(labels)), labels)
+    return [_split(labels, train, test, seed, stratify, validation) for train, test in folds]
+
+
+def _split(
+    labels: np.ndarray, train: np.ndarray, test: np.ndarray, seed: int, stratify: bool, validation: float
+) -> Split:
+    """A fold's indices, sorted; the validation part is cut from training."""
+    held_out = np.array([], dtype=np.int64)
+    if validation > 0:
+        from sklearn.model_selection import train_test_split
+
+        train, held_out = train_test_split(
+            train, test_size=validation, random_state=seed, stratify=labels[train] if stratify else None
+        )
+    return Split(np.sort(train), np.sort(held_out), np.sort(test))
 
 
 def subsample(train: np.ndarray, labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:

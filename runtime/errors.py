@@ -17,6 +17,9 @@ DEVICE_UNAVAILABLE = define(
     "E310", "device-unavailable", "A device the spec asks for is not on this machine."
 )
 NODE_FAILED = define("E320", "node-failed", "A graph node failed while running.")
+IMPLEMENTATION_MISSING = define(
+    "E321", "implementation-missing", "A registry entry whose implementation cannot be imported."
+)
 
 
 class RunError(HomogError):
@@ -32,6 +35,10 @@ class RunError(HomogError):
     def __reduce__(self):
         # Errors cross process boundaries (Ray workers) whole: code, message, hint and origin.
         return (RunError, (self.code, self.message, self.hint, self.origin))
+
+    def located(self, origin: Span | None) -> RunError:
+        """This error at `origin`, where it has no location of its own."""
+        return self if self.origin is not None else RunError(self.code, self.message, self.hint, origin)
 
     def diagnostic(self) -> Diagnostic:
         return Diagnostic(self.code, self.message, self.origin, hint=self.hint)

@@ -62,10 +62,29 @@ def implementation(kind: str, name: str) -> Any:
 
         entry = default_registry().get(kind, name)
         if entry is not None and entry.implementation:
-            _import(entry.implementation)
+            _import_plugin(kind, name, entry.implementation)
     if key not in _FOUND:
         raise KeyError(f"no implementation of {kind} {name!r}")
     return _FOUND[key]
+
+
+def _import_plugin(kind: str, name: str, module: str) -> None:
+    from . import errors
+
+    try:
+        _import(module)
+    except ImportError as error:
+        raise errors.RunError(
+            errors.IMPLEMENTATION_MISSING,
+            f"{kind} '{name}' is implemented in module '{module}', which cannot be imported: {error}",
+            "install the plugin that provides it (pip install ...), or check its entry's `implementation`",
+        ) from error
+    if (kind, name) not in _FOUND:
+        raise errors.RunError(
+            errors.IMPLEMENTATION_MISSING,
+            f"module '{module}' does not register {kind} '{name}'",
+            f"decorate its implementation with @implements({kind!r}, {name!r})",
+        )
 
 
 def _import(module: str) -> None:

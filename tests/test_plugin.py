@@ -175,8 +175,10 @@ def test_a_plugin_whose_implementation_is_missing_gives_a_located_error(tmp_path
     ran = _run(tmp_path, "spec.homog")
     assert ran.returncode not in (0, 3), ran.stderr  # 3 is a bug in homogc, not a spec or plugin error
     assert "internal error" not in ran.stderr, ran.stderr
-    assert re.search(r"spec\.homog:\d+:\d+: error", ran.stderr), f"the error is not located:\n{ran.stderr}"
+    assert re.search(r"spec\.homog:\d+:\d+: error\[E321\]", ran.stderr), f"not located:\n{ran.stderr}"
     assert "broken_homog_plugin.nowhere" in ran.stderr, ran.stderr
+    assert "hint: install the plugin" in ran.stderr, ran.stderr
+    assert "bug in homogc" not in ran.stderr, ran.stderr
 
 
 def test_the_plugin_is_not_seen_without_its_distribution(tmp_path):

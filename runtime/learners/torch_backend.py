@@ -74,6 +74,6 @@ class TorchLearner:
         with torch.no_grad():
             logits, features = model([t.unsqueeze(0) for t in self._tensors(x)])
         logits, features = logits[0], features[0]
-        probabilities = torch.softmax(logits.float(), dim=1).cpu().numpy().astype(np.float64)
+        probabilities = torch.softmax(logits.double(), dim=1).cpu().numpy()
         found = {"penultimate": features.float().cpu().numpy(), "logits": logits.float().cpu().numpy()}
         return Outputs(probabilities, {k: v for k, v in found.items() if k in layers})

@@ -126,8 +126,8 @@ class Runner:
             if len(todo) > 1:
                 return module.compute_group(todo, self.inputs(node), env)
             return [module.compute(node, self.inputs(node), env)]
-        except errors.RunError:
-            raise
+        except errors.RunError as error:
+            raise error.located(node.origin) from error.__cause__
         except Exception as error:
             raise errors.RunError(
                 errors.NODE_FAILED,

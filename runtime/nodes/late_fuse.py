@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from homog.compiler.graph import Node
+from homog.compiler.ir import CallIR
 
 from ..cache import Artifact
 from ..registry import implementation, implements
@@ -15,7 +16,7 @@ from .fit import learner, trained, training_data
 def compute(node: Node, inputs: Inputs, env: Env) -> Artifact:
     predictions = [inputs[name].arrays for name in inputs.named("input.")]
     stacked = np.stack([p["probabilities"] for p in predictions])  # (learners, examples, classes)
-    strategy = node.params["strategy"]["name"]
+    strategy = CallIR.model_validate(node.params["strategy"]).name
     probabilities, meta = implementation("fusion", strategy)(stacked, inputs, env)
     arrays = {
         "probabilities": probabilities,
