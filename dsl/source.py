@@ -46,9 +46,23 @@ def read_spec(path: str | os.PathLike[str]) -> str:
                 )
             ]
         ) from None
+    return spec_text(name, text)
+
+
+def spec_text(name: str, text: str) -> str:
+    """A spec's decoded text as the front end takes it (no byte-order mark); raises SpecError when
+    it holds no declarations."""
     text = text.removeprefix("\ufeff")
     if not any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines()):
-        raise fail(
-            codes.EMPTY_FILE, f"'{name}' holds no declarations", "start with an 'experiment { ... }' block"
+        where = Span(name, 1, 1, 1, 1)
+        raise SpecError(
+            [
+                Diagnostic(
+                    codes.EMPTY_FILE,
+                    f"'{name}' holds no declarations",
+                    where,
+                    hint="start with an 'experiment { ... }' block",
+                )
+            ]
         )
     return text

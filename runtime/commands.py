@@ -46,13 +46,14 @@ class Reporter:
                 print(render(diagnostic, self.sources, self.color) + "\n", file=sys.stderr, flush=True)
 
 
-def _load(path: str, reporter: Reporter) -> tuple[str | None, int]:
-    """Read a spec; on failure report it and return the exit status it earns."""
+def _load(path: str, reporter: Reporter, text: str | None = None) -> tuple[str | None, int]:
+    """Read a spec (or take its text, already read); on failure report it and return the exit
+    status it earns."""
     from homog.dsl.diagnostics import SpecError
-    from homog.dsl.source import read_spec
+    from homog.dsl.source import read_spec, spec_text
 
     try:
-        text = read_spec(path)
+        text = read_spec(path) if text is None else spec_text(path, text)
     except SpecError as error:
         reporter.report(error.diagnostics)
         return None, EXIT_USAGE
@@ -83,25 +84,32 @@ def cmd_check(args: argparse.Namespace, reporter: Reporter) -> int:
     return status
 
 
-def _unchanged_run(args: argparse.Namespace) -> str | None:
+def _read(path: str) -> str | None:
+    """A spec's text, or None where it cannot be read (the full path reports why, located)."""
+    from pathlib import Path
+
+    try:
+        return Path(path).read_text(encoding="utf-8").removeprefix("\ufeff")
+    except (OSError, ValueError):
+        return None
+
+
+def _unchanged_run(args: argparse.Namespace, text: str | None) -> str | None:
     """The directory of a complete run of this very spec, when nothing it depends on has changed."""
     from pathlib import Path
 
     from . import rerun
 
-    if args.explain or args.plan:  # the user asked about the nodes: take the full path
+    if text is None or args.explain or args.plan:  # the user asked about the nodes: the full path
         return None
-    try:
-        text = Path(args.file).read_text(encoding="utf-8")
-    except (OSError, ValueError):
-        return None  # the full path reports it, located
     key = rerun.run_key(text, args.device, args.smoke, Path(args.runs))
     directory = rerun.unchanged_run(Path(args.cache), key)
     return None if directory is None else os.path.relpath(directory)
 
 
 def cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
-    unchanged = _unchanged_run(args)
+    read = _read(args.file)  # read once: the text decides both the up-to-date check and the run
+    unchanged = _unchanged_run(args, read)
     if unchanged is not None:
         if not args.quiet:
             print(f"up to date: the spec, its data and homogc are as in {unchanged}", file=sys.stderr)
@@ -113,7 +121,7 @@ def cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
     from .errors import RunError
     from .run import RunOptions, compile_spec, plan_spec, run_spec
 
-    text, status = _load(args.file, reporter)
+    text, status = _load(args.file, reporter, read)
     if text is None:
         return status
     spec = compile_spec(Path(args.file), text, smoke=args.smoke, cache=Path(args.cache))

@@ -22,6 +22,7 @@ import hashlib
 import importlib.util
 import json
 import os
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,7 @@ def file_digest(path: Path, cache_root: Path | None) -> str:
     return digest.hexdigest()
 
 
+@cache
 def code_fingerprint() -> str:
     """SHA-256 of homogc's own source (code, grammar, templates): any change, even unreleased, shows."""
     digest = hashlib.sha256()
