@@ -270,7 +270,9 @@ def _torch(
     )
 
 
-def _sklearn_learner(name: str, summary: str, params: type[Schema], representations=()) -> Entry:
+def _sklearn_learner(
+    name: str, summary: str, params: type[Schema], representations=(), seeded: bool = True
+) -> Entry:
     return Entry(
         "architecture",
         f"sklearn.{name}",
@@ -279,6 +281,7 @@ def _sklearn_learner(name: str, summary: str, params: type[Schema], representati
         accepts=_VECTOR,
         backend="sklearn",
         representations=representations,
+        seeded=seeded,
     )
 
 
@@ -314,12 +317,16 @@ LEARNERS = [
         _sized_layers("dim", multiple_of="heads"),
     ),
     _sklearn_learner(
-        "logistic_regression", "multinomial logistic regression", LogisticRegression, ("logits",)
+        "logistic_regression",
+        "multinomial logistic regression",
+        LogisticRegression,
+        ("logits",),
+        seeded=False,  # lbfgs: no randomness
     ),
     _sklearn_learner("random_forest", "a random forest", Forest),
     _sklearn_learner("gradient_boosting", "gradient-boosted trees", Boosting),
     _sklearn_learner("svm", "a support vector classifier", SVM, ("logits",)),
-    _sklearn_learner("knn", "k nearest neighbours", KNN),
+    _sklearn_learner("knn", "k nearest neighbours", KNN, seeded=False),
 ]
 
 # --------------------------------------------------------------------------- fusion
@@ -550,7 +557,8 @@ METRICS = [
     Entry(
         "metric",
         "mcnemar",
-        "McNemar's test between two learners",
+        "McNemar's exact test per pair of runs, combined over seeds by a paired sign-flip permutation test "
+        "over examples on seed-averaged correctness (Good 2005; examples are the unit)",
         McNemar,
         ("a", "b"),
         scope="test",
@@ -559,7 +567,7 @@ METRICS = [
     Entry(
         "metric",
         "ttest",
-        "t-test of a score across seeds between two learners",
+        "paired t-test of a score between two learners, over fold scores (k folds) or seeds",
         TTest,
         ("a", "b"),
         scope="test",
@@ -568,7 +576,7 @@ METRICS = [
     Entry(
         "metric",
         "wilcoxon",
-        "Wilcoxon signed-rank test across seeds between two learners",
+        "Wilcoxon signed-rank test of a score between two learners, over fold scores (k folds) or seeds",
         Comparison,
         ("a", "b"),
         scope="test",

@@ -53,6 +53,12 @@ STRATEGY_MISMATCH = define(
 METRIC_NEEDS_TWO_RUNS = define(
     "E247", "metric-needs-two-runs", "A comparison across runs in a spec with one run."
 )
+FUSION_ACROSS_DATASETS = define(
+    "E248", "fusion-across-datasets", "A fusion whose inputs are tested on different datasets."
+)
+NO_SHARED_EXAMPLES = define(
+    "E249", "no-shared-examples", "A comparison of runs none of which are tested on the same examples."
+)
 
 # Sweeps.
 UNKNOWN_SWEEP_AXIS = define("E250", "unknown-sweep-axis", "A sweep over an axis that does not exist.")
@@ -72,3 +78,9 @@ LEFT_OUT_OF_METRIC = define(
     "W203", "left-out-of-metric", "A learner left out of a metric it cannot take part in."
 )
 UNUSED_DATASET = define("W204", "unused-dataset", "A dataset no modality uses.")
+COMPARED_SEPARATELY = define(
+    "W205", "compared-separately", "A comparison whose learners are tested on different datasets."
+)
+CONDITION_SHIFTS_NOTHING = define(
+    "W206", "condition-shifts-nothing", "A condition that shifts nothing a learner it applies to reads."
+)

@@ -27,6 +27,7 @@ class Declared:
     # condition blocks: modality -> test-time shift, and another dataset to test on (a domain shift)
     shifts: dict[str, Invocation] = field(default_factory=dict)
     domain: Any = None
+    targets: list[Any] | None = None  # `learners = [...]`: the learners it applies to (None: every one)
 
     @property
     def span(self) -> Span:

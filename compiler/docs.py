@@ -82,6 +82,8 @@ def _notes(entry: Entry) -> str:
         notes.append("takes " + ", ".join(sorted(entry.accepts)))
     if entry.representations:
         notes.append("representations: " + ", ".join(entry.representations))
+    if entry.kind == "architecture" and not entry.seeded:
+        notes.append("deterministic: the seed has no effect")
     if entry.kind == "metric":
         notes.append(f"scope: {entry.scope}")
     return "; ".join(notes)

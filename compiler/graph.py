@@ -24,8 +24,8 @@ OP_VERSIONS = {
     "load": 1,
     "view": 1,
     "fit": 3,  # 3: the learner as trained (sweep point applied); seed, fold and data fraction beside it
-    "predict": 1,
-    "late_fuse": 1,
+    "predict": 2,  # 2: predictions carry their test examples' rows (`examples`)
+    "late_fuse": 2,
     "metric": 1,
     "report": 1,
 }

@@ -69,12 +69,21 @@ class LearnerIR(IR):
     head: CallIR | None
     training: TrainingIR | None  # torch learners only
     representations: list[str]
+    # Whether a fit uses the seed. False for a deterministic estimator (logistic regression, k-NN)
+    # and a late fusion of such learners: on all the training data (data_fraction = 1) their fits
+    # are one fit for every seed, "deterministic: the seed has no effect".
+    seeded: bool = True
 
 
 class ConditionIR(IR):
     name: str
     shifts: dict[str, CallIR]  # modality -> the shift applied at test time
     dataset: str | None = None  # test on every example of this dataset instead (a domain shift)
+    # The learners evaluated under it: those the spec names (`learners = [...]`), or every learner.
+    learners: list[str] = []
+    # Those of `learners` whose test examples it changes: a modality they read is shifted, or it is a
+    # domain shift. The others are evaluated on clean data under its name ("not shifted").
+    shifted: list[str] = []
 
 
 class MetricIR(IR):

@@ -7,9 +7,14 @@ Every node names its inputs (`{"fit": id, "view.pixels": id}`), and its
 parameters are all it needs besides them: a fit's are the learner as trained
 (the IR's `fits`), a metric's name each run it compares with the run's
 identity. A fit depends only on what changes its result: a scikit-learn
-learner ignores the training block and the width axis, and a condition that
-shifts none of a learner's modalities gives the same predict node as clean
-data. Identical work shares one node.
+learner ignores the training block and the width axis, a learner that does not
+use the seed (`LearnerIR.seeded` False) gets seed 0 on all the training data,
+so its seeds are one fit, and a condition that shifts none of a learner's
+modalities gives the same predict node as clean data. Identical work shares
+one node; the metrics' runs keep each run's identity (its own seed), pointing
+at the shared node. A condition evaluates only the learners it applies to
+(`ConditionIR.learners`); a late fusion's learners are predicted under it too,
+as its inputs, and measured only where it names them.
 """
 
 from __future__ import annotations
@@ -64,6 +69,20 @@ class _Lowering:
         self.modalities = {m.name: m for m in ir.modalities}
         self.learners = {learner.name: learner for learner in ir.learners}
         self.varying = [axis for axis in POINT_AXES if len({getattr(p, axis) for p in ir.sweep}) > 1]
+        # condition -> the learners predicted under it: those it applies to, and their late inputs
+        self.predicted = {c.name: self.with_inputs(c.learners) for c in ir.conditions}
+
+    def with_inputs(self, names: list[str]) -> set[str]:
+        found: set[str] = set()
+        pending = list(names)
+        while pending:
+            name = pending.pop()
+            if name not in found:
+                found.add(name)
+                learner = self.learners[name]
+                if learner.backend == "late":
+                    pending.extend(learner.inputs)
+        return found
 
     def dataset_of(self, learner: LearnerIR) -> str:
         """The dataset whose test examples a learner is evaluated on: that of its first input."""
@@ -78,7 +97,15 @@ class _Lowering:
         shown = self.varying
         if learner.backend == "sklearn":
             shown = [a for a in shown if a not in NETWORK_AXES]
+        if not seed_matters(learner, point):
+            shown = [a for a in shown if a != "seed"]
         return " ".join(f"{'data' if a == 'data_fraction' else a}={getattr(point, a):g}" for a in shown)
+
+
+def seed_matters(learner: LearnerIR, point: PointIR) -> bool:
+    """Whether a run's fit depends on its seed: the learner uses it, or the point subsamples the
+    training data by it (runtime/data.py `subsample`)."""
+    return learner.seeded or point.data_fraction < 1
 
 
 def lower_ir(
@@ -130,6 +157,8 @@ def _fit_and_predict(low: _Lowering, fit: FitIR) -> None:
     fit_id = low.graph.add("fit", name, _fit_params(low, fit), inputs, resources, origin)
     low.fits[(learner.name, fit.index)] = fit_id
     for condition in low.ir.conditions:
+        if learner.name not in low.predicted[condition.name]:
+            continue
         shifts = {m: s.model_dump() for m, s in condition.shifts.items() if m in learner.inputs}
         applied = condition.name if shifts or condition.dataset else "clean"
         params: dict[str, Any] = {
@@ -147,12 +176,13 @@ def _fit_and_predict(low: _Lowering, fit: FitIR) -> None:
 
 
 def _fit_params(low: _Lowering, fit: FitIR) -> dict[str, Any]:
-    """The learner as trained, with what else decides the fit: seed, fold and data fraction."""
+    """The learner as trained, with what else decides the fit: seed, fold and data fraction. A learner
+    whose fit does not use the seed gets seed 0, so that its seeds are one node."""
     learner = fit.learner
     return FitParams(
         learner=learner,
         augment={name: low.modalities[name].augment for name in learner.inputs},
-        seed=fit.point.seed,
+        seed=fit.point.seed if seed_matters(learner, fit.point) else 0,
         fold=fit.point.fold,
         data_fraction=fit.point.data_fraction,
     ).model_dump()
@@ -162,6 +192,8 @@ def _late_fuse(low: _Lowering, learner: LearnerIR, index: int, point: PointIR) -
     label = low.label(learner, point)
     params = {"learner": learner.name, "strategy": learner.strategy.model_dump(), "inputs": learner.inputs}
     for condition in low.ir.conditions:
+        if learner.name not in low.predicted[condition.name]:
+            continue
         inputs = {f"input.{n}": low.predictions[(n, index, condition.name)] for n in learner.inputs}
         if learner.strategy.name == "weighted":  # weights are learned from the inputs' fits
             for n in learner.inputs:
@@ -187,7 +219,8 @@ def _late_resources(low: _Lowering, learner: LearnerIR) -> dict[str, str]:
 
 
 def _identity(low: _Lowering, learner: LearnerIR, point: PointIR) -> dict[str, Any]:
-    """What a run is, as fields: never a display label to parse."""
+    """What a run is, as fields: never a display label to parse. `seeded`: whether the run's fit
+    depends on its seed (where not, its seeds share one node and are one run)."""
     return {
         "learner": learner.name,
         "kind": learner.kind,
@@ -195,6 +228,7 @@ def _identity(low: _Lowering, learner: LearnerIR, point: PointIR) -> dict[str, A
         "seed": point.seed,
         "fold": point.fold,
         "point": point.model_dump(),
+        "seeded": seed_matters(learner, point),
     }
 
 
@@ -209,11 +243,13 @@ def _metrics(low: _Lowering) -> dict[str, str]:
             {
                 "node": low.predictions[(name, index, condition.name)],
                 "condition": condition.name,
+                "shifted": name in condition.shifted,  # False: clean data, under the condition's name
                 **_identity(low, low.learners[name], point),
             }
             for name in metric.learners
             for index, point in enumerate(low.ir.sweep)
             for condition in low.ir.conditions
+            if name in condition.learners
         ]
         inputs = {f"load.{name}": node for name, node in sorted(low.loads.items())}
         inputs.update({run["node"]: run["node"] for run in runs})

@@ -67,6 +67,9 @@ class Entry:
     # architectures, fusion strategies, conditions: the modality types taken
     accepts: frozenset[str] = frozenset(MODALITY_TYPES)
     backend: str = ""  # architectures: "torch" or "sklearn"
+    # architectures: whether a fit uses the seed; False for a deterministic estimator, whose fits are
+    # one fit for every seed (on all the training data: a data fraction below 1 subsamples by seed)
+    seeded: bool = True
     representations: tuple[str, ...] = ()  # layers whose activations a learner exposes
     late: bool = False  # fusion: combines learners' outputs rather than modalities
     fields: Mapping[str, FieldInfo] | None = None  # sources; None when only the data can tell

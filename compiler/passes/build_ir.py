@@ -34,8 +34,8 @@ def build_ir(ctx: Context) -> None:
     name = experiment.name or "experiment"
     report = ctx.one("report")
     report_data = report.data if report is not None else None
-    learners = sorted(
-        (_learner(ctx, d) for d in ctx.blocks if d.kind in ("model", "fusion")), key=lambda x: x.name
+    learners = _seeded(
+        sorted((_learner(ctx, d) for d in ctx.blocks if d.kind in ("model", "fusion")), key=lambda x: x.name)
     )
     sweep = [PointIR(**point) for point in ctx.sweep_points]
     smoke = bool(ctx.options and ctx.options.smoke)
@@ -46,7 +46,7 @@ def build_ir(ctx: Context) -> None:
         datasets=sorted((_dataset(ctx, d) for d in ctx.of_kind("dataset")), key=lambda d: d.name),
         modalities=sorted((_modality(ctx, d) for d in ctx.of_kind("modality")), key=lambda m: m.name),
         learners=learners,
-        conditions=_conditions(ctx),
+        conditions=_conditions(ctx, learners),
         metrics=_metrics(ctx),
         sweep=sweep,
         fits=points.fits(learners, sweep, ctx.registry, smoke),
@@ -122,9 +122,11 @@ def _training(ctx: Context, learner: Declared) -> TrainingIR:
 
 def _learner(ctx: Context, learner: Declared) -> LearnerIR:
     data = learner.data
+    seeded = True
     if learner.kind == "model":
         arch = _call(ctx, data.arch)
         backend = ctx.calls[id(data.arch)].entry.backend
+        seeded = ctx.calls[id(data.arch)].entry.seeded
         inputs = [data.input.name]
         strategy = encoder = head = None
     else:
@@ -148,7 +150,33 @@ def _learner(ctx: Context, learner: Declared) -> LearnerIR:
         head=head,
         training=_training(ctx, learner) if backend == "torch" else None,
         representations=list(learner_representations(ctx, learner)),
+        seeded=seeded,
     )
+
+
+def _seeded(learners: list[LearnerIR]) -> list[LearnerIR]:
+    """A late fusion uses the seed where a learner it combines does."""
+    by_name = {learner.name: learner for learner in learners}
+
+    def seeded(name: str) -> bool:
+        learner = by_name[name]
+        if learner.backend != "late":
+            return learner.seeded
+        return any(seeded(n) for n in learner.inputs)
+
+    return [
+        learner.model_copy(update={"seeded": seeded(learner.name)}) if learner.backend == "late" else learner
+        for learner in learners
+    ]
+
+
+def reads(learners: list[LearnerIR], name: str) -> set[str]:
+    """The modalities whose test examples a learner reads; a late fusion reads its learners'."""
+    by_name = {learner.name: learner for learner in learners}
+    learner = by_name[name]
+    if learner.backend != "late":
+        return set(learner.inputs)
+    return set().union(*(reads(learners, n) for n in learner.inputs))
 
 
 def _mlp_params(ctx: Context, hidden: list[int]) -> dict[str, Any]:
@@ -156,14 +184,23 @@ def _mlp_params(ctx: Context, hidden: list[int]) -> dict[str, Any]:
     return plain(params)
 
 
-def _conditions(ctx: Context) -> list[ConditionIR]:
-    conditions = [ConditionIR(name="clean", shifts={})]
+def _conditions(ctx: Context, learners: list[LearnerIR]) -> list[ConditionIR]:
+    every = [learner.name for learner in learners]
+    conditions = [ConditionIR(name="clean", shifts={}, learners=every, shifted=[])]
     named = []
     for evaluate in ctx.of_kind("evaluate"):
         for condition in evaluate.nested:
             shifts = {key: _call(ctx, value) for key, value in sorted(condition.shifts.items())}
             domain = condition.domain.name if condition.domain is not None else None
-            named.append(ConditionIR(name=condition.name, shifts=shifts, dataset=domain))
+            targets = every
+            if condition.targets is not None:
+                targets = sorted({symbol.name for symbol in condition.targets})
+            shifted = [n for n in targets if domain is not None or reads(learners, n) & set(shifts)]
+            named.append(
+                ConditionIR(
+                    name=condition.name, shifts=shifts, dataset=domain, learners=targets, shifted=shifted
+                )
+            )
     return conditions + sorted(named, key=lambda c: c.name)
 
 

@@ -33,7 +33,8 @@ def check_invocations(ctx: Context) -> None:
 
 
 def _condition_members(ctx: Context, condition: Declared) -> None:
-    """`MODALITY = shift(...)` members, and `dataset = NAME` for a domain shift."""
+    """`MODALITY = shift(...)` members, `dataset = NAME` for a domain shift, and `learners = [...]`
+    for the learners it applies to."""
     for member in condition.block.members:
         key = getattr(member, "key", None)
         if key is None:
@@ -50,6 +51,9 @@ def _condition_members(ctx: Context, condition: Declared) -> None:
                     hint="write dataset = NAME, naming a declared dataset with the same fields",
                 )
             continue
+        if key.text == "learners":
+            _targets(ctx, condition, value, member)
+            continue
         if isinstance(value, Symbol):
             value = Invocation.of_symbol(value)
         if not isinstance(value, Invocation):
@@ -62,6 +66,27 @@ def _condition_members(ctx: Context, condition: Declared) -> None:
             continue
         condition.shifts[key.text] = value
         _check(ctx, value, "condition")
+
+
+def _targets(ctx: Context, condition: Declared, value, member) -> None:
+    items = value if isinstance(value, list) else [value]
+    wrong = next((item for item in items if not isinstance(item, Symbol)), None)
+    if wrong is not None:
+        ctx.report(
+            codes.WRONG_TYPE,
+            f"'learners' in a condition names the learners it applies to, not {describe(wrong)}",
+            member.value.span,
+            hint="write learners = [NAME, ...], naming declared models or fusions",
+        )
+    elif not items:
+        ctx.report(
+            codes.OUT_OF_RANGE,
+            f"'learners' of condition '{condition.name}' names no learner",
+            member.value.span,
+            hint="name the learners the condition applies to, or remove 'learners' to apply it to every one",
+        )
+    else:
+        condition.targets = items
 
 
 def _walk(blocks: list[Declared]):

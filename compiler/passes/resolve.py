@@ -9,6 +9,8 @@ from ..context import Context, Declared
 from ..values import Symbol
 
 LEARNER_KINDS = ("model", "fusion")
+# Keys of a condition block that name no modality: a domain shift, and the learners it applies to.
+RESERVED_CONDITION_KEYS = ("dataset", "learners")
 
 
 def resolve(ctx: Context) -> None:
@@ -102,10 +104,12 @@ def _field(ctx: Context, symbol: Symbol) -> None:
 def _condition_keys(ctx: Context, condition: Declared) -> None:
     for member in condition.block.members:
         key = getattr(member, "key", None)
-        if key is not None and key.text != "dataset":
+        if key is not None and key.text not in RESERVED_CONDITION_KEYS:
             _lookup(ctx, Symbol(key.text, key.span), ("modality",))
     if condition.domain is not None:
         _lookup(ctx, condition.domain, ("dataset",))
+    for symbol in condition.targets or ():
+        _lookup(ctx, symbol, LEARNER_KINDS)
 
 
 def _metric_references(ctx: Context, call) -> None:

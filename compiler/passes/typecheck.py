@@ -146,6 +146,7 @@ def _fusion_inputs(ctx: Context, fusion: Declared) -> None:
             hint="fuse modalities (early or intermediate fusion) or learners' outputs (late), not both",
         )
         return
+    _fusion_datasets(ctx, fusion, targets)
     if len(data.inputs) < 2:
         ctx.report(
             codes.TOO_FEW_INPUTS,
@@ -197,6 +198,58 @@ def _fusion_inputs(ctx: Context, fusion: Declared) -> None:
             data.head.name_span,
             hint="use mlp(hidden = [...]) as the head",
         )
+
+
+def _fusion_datasets(ctx: Context, fusion: Declared, targets: list[Declared]) -> None:
+    """A fusion combines each test example's inputs: all of them must be tested on one dataset."""
+    datasets = [tested_on(ctx, t) for t in targets]
+    if None in datasets:
+        return  # an unresolved input, or a cycle: reported elsewhere
+    odd = next((i for i, d in enumerate(datasets) if d != datasets[0]), None)
+    if odd is None:
+        return
+    symbols = fusion.data.inputs
+    modalities = targets[0].kind == "modality"
+    role, verb = ("modalities", "views") if modalities else ("learners", "is tested on")
+    ctx.report(
+        codes.FUSION_ACROSS_DATASETS,
+        f"fusion '{fusion.name}' combines {role} of different datasets: '{symbols[0].name}' {verb} "
+        f"'{datasets[0]}' and '{symbols[odd].name}' {verb} '{datasets[odd]}'",
+        symbols[odd].span,
+        hint=f"a fusion combines the inputs of each test example: fuse {role} of one dataset",
+        related=(Related(symbols[0].span, f"'{symbols[0].name}' {verb} '{datasets[0]}'"),),
+    )
+
+
+def tested_on(ctx: Context, declared: Declared, seen: frozenset[str] = frozenset()) -> str | None:
+    """The dataset whose test examples a modality views, or a learner is evaluated on (a fusion: that of
+    its first input); None where a reference is unresolved or fusions form a cycle."""
+    data = declared.data
+    if data is None or declared.name in seen:
+        return None
+    if declared.kind == "modality":
+        return data.from_.parts[0] if len(data.from_.parts) == 2 else None
+    first = data.input if declared.kind == "model" else data.inputs[0]
+    target = ctx.references.get(id(first))
+    return None if target is None else tested_on(ctx, target, seen | {declared.name})
+
+
+def reads(ctx: Context, declared: Declared, seen: frozenset[str] = frozenset()) -> set[str]:
+    """The modalities whose test examples a learner reads; a late fusion reads its learners'."""
+    data = declared.data
+    if data is None or declared.name in seen:
+        return set()
+    symbols = [data.input] if declared.kind == "model" else data.inputs
+    found: set[str] = set()
+    for symbol in symbols:
+        target = ctx.references.get(id(symbol))
+        if target is None:
+            continue
+        if target.kind == "modality":
+            found.add(target.name)
+        else:
+            found |= reads(ctx, target, seen | {declared.name})
+    return found
 
 
 def _is_late(ctx: Context, fusion: Declared) -> bool:
