@@ -180,12 +180,105 @@ def test_poisson_binomial_against_enumeration():
 
 
 def test_group_homogenization():
+    # Bommasani et al. (2022), as their code defines it. err = [3/4, 1/2], E = 3/8;
+    # J_a = 1 * 1/2, J_b = 1/2 * 1/2; freq_a = freq_b = 1/2, weights freq^k = 1/4 each.
     failures = np.array([[1, 1, 0, 1], [1, 0, 0, 1]], dtype=bool)
     groups = np.array(["a", "a", "b", "b"])
     result = metrics.group_homogenization(failures, groups)
-    assert result["per_group"] == {"a": pytest.approx(0.5 / (1.0 * 0.5)), "b": pytest.approx(0.5 / 0.25)}
-    assert result["worst_case"] == pytest.approx(2.0)
-    assert result["uniform"] == pytest.approx(1.5)
+    assert result["per_group"] == {"a": pytest.approx(0.5 / 0.375), "b": pytest.approx(0.25 / 0.375)}
+    assert result["worst_case"] == pytest.approx(0.5 / 0.375) and result["worst_group"] == "a"
+    assert result["uniform"] == pytest.approx(((0.5 + 0.25) / 2) / 0.375)
+    assert result["average"] == pytest.approx((0.25 * 0.5 + 0.25 * 0.25) / (0.375 * 0.5))
+    assert result["left_out"] == [] and result["reason"] is None
+
+
+def test_group_homogenization_keeps_a_group_where_a_model_never_fails():
+    # Model 1 never fails on group b: J_b = 0, kept (as in the authors' code), and reported.
+    failures = np.array([[1, 1, 0, 1, 0], [1, 0, 0, 0, 0]], dtype=bool)
+    groups = np.array([0, 0, 0, 1, 1])
+    result = metrics.group_homogenization(failures, groups)
+    e = 0.6 * 0.2  # err_0 = 3/5, err_1 = 1/5
+    j_a, j_b = (2 / 3) * (1 / 3), 0.5 * 0.0
+    w_a, w_b = 0.6**2, 0.4**2  # prod over the k = 2 models of the group's frequency
+    assert result["average"] == pytest.approx((w_a * j_a + w_b * j_b) / (e * (w_a + w_b)))
+    assert result["average"] == pytest.approx(0.08 / 0.0624)
+    assert result["uniform"] == pytest.approx((j_a + j_b) / 2 / e)
+    assert result["worst_case"] == pytest.approx(j_a / e)
+    assert result["per_group"] == {"0": pytest.approx(j_a / e), "1": 0.0}
+    assert result["never_fail"] == {"1": [1]}
+    assert [g["group"] for g in result["groups"]] == ["0", "1"] and result["left_out"] == []
+
+
+def test_group_homogenization_is_undefined_when_a_model_never_fails_at_all():
+    failures = np.array([[1, 1, 0, 1], [0, 0, 0, 0]], dtype=bool)
+    result = metrics.group_homogenization(failures, np.array([0, 0, 1, 1]))
+    assert result["average"] is None and result["uniform"] is None and result["worst_case"] is None
+    assert "[1] never fail" in result["reason"]
+    assert len(result["groups"]) == 2 and result["per_group"] == {}
+
+
+def test_individual_homogenization_is_group_homogenization_with_singleton_groups():
+    failures = np.random.default_rng(11).random((3, 40)) < 0.5
+    individual = metrics.homogenization(failures).homogenization
+    grouped = metrics.group_homogenization(failures, np.arange(40))
+    assert grouped["average"] == pytest.approx(individual)
+    assert grouped["uniform"] == pytest.approx(individual)
+    expected = np.prod(failures.mean(axis=1))
+    assert grouped["worst_case"] == pytest.approx(1 / expected)  # some example fails all three
+
+
+def test_group_homogenization_against_explicit_products_over_models():
+    rng = np.random.default_rng(12)
+    failures = rng.random((3, 200)) < 0.3
+    groups = rng.integers(0, 4, 200)
+    k = len(failures)
+    err = [failures[i].mean() for i in range(k)]
+    e = np.prod(err)
+    num_avg = den_avg = 0.0
+    joint = []
+    for g in range(4):
+        mask = groups == g
+        product, weight = 1.0, 1.0
+        for i in range(k):
+            product *= failures[i, mask].mean()
+            weight *= mask.mean()
+        joint.append(product)
+        num_avg += weight * product
+        den_avg += weight * e
+    result = metrics.group_homogenization(failures, groups)
+    assert result["average"] == pytest.approx(num_avg / den_avg)
+    assert result["uniform"] == pytest.approx(np.mean(joint) / e)
+    assert result["worst_case"] == pytest.approx(max(joint) / e)
+
+
+def test_homogenization_interval():
+    rng = np.random.default_rng(13)
+    hard = rng.random(400) < 0.3
+    failures = np.stack([hard | (rng.random(400) < 0.1) for _ in range(3)])
+    result = metrics.homogenization_interval(failures, resamples=1000, seed=1)
+    h = metrics.homogenization(failures).homogenization
+    assert result["h"] == h and result["log10_h"] == pytest.approx(np.log10(h))
+    assert result["low"] < h < result["high"] and result["reason"] is None
+    assert result["log10_low"] == pytest.approx(np.log10(result["low"]))
+    assert (result["n_examples"], result["models"]) == (400, 3)
+    assert result == metrics.homogenization_interval(failures, resamples=1000, seed=1)
+    # The same percentile interval as resampling example indices directly (up to Monte Carlo error).
+    picks = np.random.default_rng(2).integers(0, 400, (4000, 400))
+    direct = [metrics.homogenization(failures[:, p]).homogenization for p in picks]
+    assert result["low"] == pytest.approx(np.quantile(direct, 0.025), rel=0.03)
+    assert result["high"] == pytest.approx(np.quantile(direct, 0.975), rel=0.03)
+
+
+def test_homogenization_interval_undefined_cases_have_reasons():
+    never = metrics.homogenization_interval(np.array([[0, 0, 0], [1, 0, 1]], dtype=bool))
+    assert never["h"] is None and never["low"] is None and "never fail" in never["reason"]
+    # Run 1 fails once in 10: about a third of the resamples miss that example, so H is undefined there.
+    rare = np.array([[1, 1, 0, 1, 0, 1, 0, 0, 1, 0], [1, 0, 0, 0, 0, 0, 0, 0, 0, 0]], dtype=bool)
+    result = metrics.homogenization_interval(rare, resamples=500)
+    assert result["h"] == pytest.approx(0.1 / (0.5 * 0.1)) and result["low"] is None
+    assert result["dropped_resamples"] > 100 and "no interval" in result["reason"]
+    disjoint = metrics.homogenization_interval(np.array([[1, 0, 1, 0], [0, 1, 0, 1]], dtype=bool))
+    assert disjoint["h"] == 0.0 and disjoint["log10_h"] is None and "log10" in disjoint["reason"]
 
 
 def test_mcnemar_against_its_definition_and_scipy():
@@ -222,8 +315,115 @@ def test_spread_and_summary():
     assert sigma is None and "at least two runs" in reason
     summary = metrics.describe(np.array([0.8, 0.9, 1.0]), seed=3)
     assert summary["mean"] == pytest.approx(0.9) and summary["std"] == pytest.approx(0.1)
-    assert summary["ci95"] == metrics.describe(np.array([0.8, 0.9, 1.0]), seed=3)["ci95"]
-    assert 0.8 <= summary["ci95"][0] <= summary["ci95"][1] <= 1.0
+    # The t interval, not a bootstrap over 3 seeds (which would be [min, max] = [0.8, 1.0]).
+    half = stats.t.ppf(0.975, 2) * 0.1 / np.sqrt(3)
+    assert summary["ci95"] == pytest.approx([0.9 - half, 0.9 + half]) and summary["ci_method"] == "t"
+    assert summary["ci95"][0] < 0.8 and summary["ci95"][1] > 1.0
+    assert metrics.describe(np.array([0.7]))["ci95"] is None
+
+
+def test_t_interval_matches_scipy():
+    values = np.array([0.81, 0.84, 0.79, 0.86, 0.83])
+    result = metrics.t_interval(values)
+    low, high = stats.t.interval(0.95, 4, loc=values.mean(), scale=stats.sem(values))
+    assert (result["low"], result["high"]) == (pytest.approx(low), pytest.approx(high))
+    assert result["n"] == 5 and result["mean"] == pytest.approx(values.mean()) and result["method"] == "t"
+    assert metrics.t_interval(values, level=0.9)["high"] < high
+    one = metrics.t_interval(np.array([0.5]))
+    assert one["low"] is None and one["high"] is None and "at least two" in one["reason"]
+    assert metrics.t_interval(np.array([0.5, np.nan]))["low"] is None
+    # At 5 seeds the percentile bootstrap of the mean is far narrower than the t interval.
+    boot = metrics.bootstrap_interval(values)
+    assert boot[1] - boot[0] < 0.75 * (high - low)
+
+
+def _correctness(b: int, c: int, both_right: int, both_wrong: int) -> tuple[np.ndarray, np.ndarray]:
+    a = [True] * b + [False] * c + [True] * both_right + [False] * both_wrong
+    b_ = [False] * b + [True] * c + [True] * both_right + [False] * both_wrong
+    return np.array(a), np.array(b_)
+
+
+@pytest.mark.parametrize("b, c", [(3, 11), (0, 5), (7, 7), (0, 0), (10, 10), (2, 18), (9, 4)])
+def test_paired_examples_test_with_one_seed_each_is_exact_mcnemar(b, c):
+    a, b_ = _correctness(b, c, 30, 12)
+    result = metrics.paired_examples_test(a[None, :], b_[None, :])
+    assert result["p"] == pytest.approx(metrics.mcnemar_counts(b, c).exact_p, rel=1e-12)
+    assert result["discordant"] == b + c and result["examples"] == b + c + 42
+    assert result["statistic"] == pytest.approx((b - c) / (b + c + 42))
+    assert result["p_method"] == "exact" and (result["seeds_a"], result["seeds_b"]) == (1, 1)
+
+
+def test_paired_examples_test_monte_carlo_approximates_mcnemar():
+    a, b_ = _correctness(20, 38, 100, 40)  # 58 discordant: Monte Carlo
+    result = metrics.paired_examples_test(a, b_, resamples=20000, seed=5)
+    exact = metrics.mcnemar_counts(20, 38).exact_p
+    assert result["p_method"] == "monte carlo" and result["resamples"] == 20000
+    assert result["p"] == pytest.approx(exact, abs=4 * np.sqrt(exact * (1 - exact) / 20000))
+    assert result == metrics.paired_examples_test(a, b_, resamples=20000, seed=5)
+    extreme = metrics.paired_examples_test(*_correctness(60, 0, 10, 10), resamples=999)
+    assert extreme["p"] == pytest.approx(1 / 1000)  # (0 + 1) / (999 + 1), never 0
+
+
+def test_paired_examples_test_does_not_count_duplicated_runs():
+    rng = np.random.default_rng(14)
+    a, b = rng.random((3, 80)) < 0.7, rng.random((2, 80)) < 0.6
+    result = metrics.paired_examples_test(a, b)
+    assert metrics.paired_examples_test(np.concatenate([a, a]), b)["p"] == result["p"]
+    assert metrics.paired_examples_test(np.concatenate([a, a]), np.concatenate([b, b, b]))["p"] == result["p"]
+    one = a[:1]
+    single = metrics.paired_examples_test(one, b[:1])
+    assert metrics.paired_examples_test(np.stack([one[0], one[0]]), b[:1])["p"] == single["p"]
+    # The pooled McNemar over seed pairs, by contrast, halves its p when the runs are duplicated.
+    counts = [int((x & ~y).sum()) for x, y in zip(a[:2], b, strict=True)]
+    assert metrics.mcnemar_counts(*[2 * c for c in counts]).exact_p < metrics.mcnemar_counts(*counts).exact_p
+
+
+def test_paired_examples_test_exact_against_enumeration_with_seeds():
+    rng = np.random.default_rng(15)
+    a, b = rng.random((3, 12)) < 0.6, rng.random((2, 12)) < 0.5
+    d = a.mean(axis=0) - b.mean(axis=0)
+    nonzero = d[np.abs(d) > 1e-12]
+    flips = [abs(np.dot(signs, nonzero)) for signs in itertools.product([1, -1], repeat=len(nonzero))]
+    expected = np.mean(np.array(flips) >= abs(d.sum()) - 1e-9)
+    result = metrics.paired_examples_test(a, b)
+    assert result["p"] == pytest.approx(expected) and result["statistic"] == pytest.approx(d.mean())
+    assert result["statistic"] == pytest.approx(a.mean() - b.mean())
+    assert result["discordant"] == len(nonzero) and "examples" in result["method"]
+    with pytest.raises(ValueError, match="different examples"):
+        metrics.paired_examples_test(a, b[:, :5])
+
+
+def test_fold_level_test():
+    a = np.array([[0.80, 0.82], [0.85, 0.83], [0.78, 0.80], [0.90, 0.88]])  # (folds, seeds)
+    b = np.array([[0.79, 0.77, 0.78], [0.80, 0.82, 0.81], [0.76, 0.78, 0.77], [0.86, 0.85, 0.84]])
+    result = metrics.fold_level_test(a, b)
+    expected = stats.ttest_rel(a.mean(axis=1), b.mean(axis=1))
+    assert result["statistic"] == pytest.approx(expected.statistic)
+    assert result["p"] == pytest.approx(expected.pvalue)
+    assert (result["folds"], result["seeds_a"], result["seeds_b"]) == (4, 2, 3)
+    d = a.mean(axis=1) - b.mean(axis=1)
+    t = d.mean() / np.sqrt((1 / 4 + 1 / 3) * d.var(ddof=1))  # Nadeau & Bengio, n_test / n_train = 1/3
+    corrected = metrics.fold_level_test(a, b, test_train_ratio=1 / 3)
+    assert corrected["statistic"] == pytest.approx(t) and corrected["p"] > result["p"]
+    one = metrics.fold_level_test(a[:1], b[:1])
+    assert one["p"] is None and "at least two folds" in one["reason"]
+    same = metrics.fold_level_test(a, a)
+    assert same["p"] == 1.0 and same["statistic"] == 0.0
+
+
+def test_error_consistency_interval():
+    rng = np.random.default_rng(16)
+    difficulty = rng.random(300)
+    a = rng.random((3, 300)) < difficulty
+    b = rng.random((2, 300)) < difficulty
+    truth = np.zeros(300, dtype=int)
+    matrix = metrics.error_consistency(np.concatenate([a, b]).astype(int), truth + 1).matrix
+    between = metrics.error_consistency_interval(a, b, resamples=500)
+    assert between["mean"] == pytest.approx(matrix[:3, 3:].mean()) and between["pairs"] == 6
+    assert between["low"] < between["mean"] < between["high"] and between["reason"] is None
+    within = metrics.error_consistency_interval(a, resamples=500)
+    assert within["mean"] == pytest.approx(matrix[np.triu_indices(3, 1)].mean()) and within["pairs"] == 3
+    assert within == metrics.error_consistency_interval(a, resamples=500)
 
 
 def test_hierarchical_clustering_matches_scipy():
@@ -329,3 +529,38 @@ def test_registered_pairwise_matrices_are_the_formulas():
         assert np.allclose(found, matrix, equal_nan=True), name
     rbf = implementation("metric", "cka").matrix(outputs, {**params, "kernel": "rbf"}).matrix
     assert np.allclose(rbf, metrics.rbf_cka_matrix(layers, 0.5))
+
+
+def test_constant_representations_are_undefined_with_a_reason_not_one():
+    from homog.runtime.registry import implementation
+
+    rng = np.random.default_rng(17)
+    x, y = rng.standard_normal((50, 4)), rng.standard_normal((50, 4))
+    noisy = 3.0 + 1e-9 * rng.standard_normal((50, 4))  # constant up to 1e-9 noise
+    exact = np.full((50, 4), 3.0)
+    assert metrics.is_constant(noisy) and metrics.is_constant(exact) and metrics.is_constant(np.zeros((5, 2)))
+    assert not metrics.is_constant(x + 1e4)  # a large offset is not a constant
+    layers = [x, y, noisy, exact]
+    for matrix, reference in (
+        (metrics.linear_cka_matrix(layers), metrics.linear_cka_matrix([x, y])),
+        (metrics.debiased_linear_cka_matrix(layers), metrics.debiased_linear_cka_matrix([x, y])),
+        (metrics.rbf_cka_matrix(layers), metrics.rbf_cka_matrix([x, y])),
+        (metrics.procrustes_matrix(layers), metrics.procrustes_matrix([x, y])),
+        (metrics.mutual_knn_matrix(layers, 5), metrics.mutual_knn_matrix([x, y], 5)),
+    ):
+        assert np.isnan(matrix[2:, :]).all() and np.isnan(matrix[:, 2:]).all()
+        np.testing.assert_allclose(matrix[:2, :2], reference)
+    with pytest.raises(ValueError, match="constant representation"):
+        metrics.linear_cka(noisy, x)
+    with pytest.raises(ValueError, match="constant representation"):
+        metrics.mutual_knn(exact, exact, 5)
+    truth = np.zeros(50, dtype=int)
+    outputs = [{"truth": truth, "layer.penultimate": layer} for layer in layers]
+    params = {"layer": "penultimate", "kernel": "linear", "threshold": 0.5, "k": 5}
+    for name in ("cka", "procrustes", "mutual_knn"):
+        result = implementation("metric", name).matrix(outputs, params)
+        assert np.isnan(result.matrix[2, 3]) and np.isnan(result.matrix[3, 3]), name
+        assert len(result.undefined) == 1 and "run(s) [2, 3]" in result.undefined[0], name
+        assert "constant representation" in result.undefined[0], name
+    clean = implementation("metric", "cka").matrix(outputs[:2], params)
+    assert clean.undefined == [] and np.isfinite(clean.matrix).all()

@@ -17,10 +17,20 @@ from .agreement import (
     error_consistency,
 )
 from .cluster import hierarchical, kmeans
-from .population import Homogenization, group_homogenization, homogenization, poisson_binomial
+from .inference import error_consistency_interval, fold_level_test, paired_examples_test
+from .population import (
+    Homogenization,
+    group_homogenization,
+    homogenization,
+    homogenization_interval,
+    poisson_binomial,
+)
 from .similarity import (
+    CONSTANT_RTOL,
+    constant_runs,
     debiased_linear_cka,
     debiased_linear_cka_matrix,
+    is_constant,
     linear_cka,
     linear_cka_matrix,
     mutual_knn,
@@ -32,10 +42,11 @@ from .similarity import (
     rbf_cka_matrix,
 )
 from .stats import McNemar, chi_square, holm, mcnemar, mcnemar_counts, ttest, wilcoxon
-from .summary import bootstrap_interval, describe, spread
+from .summary import bootstrap_interval, describe, spread, t_interval
 from .task import SCORES, Score, score
 
 __all__ = [
+    "CONSTANT_RTOL",
     "SCORES",
     "Homogenization",
     "McNemar",
@@ -47,14 +58,19 @@ __all__ = [
     "bootstrap_interval",
     "chi_square",
     "cohen_kappa",
+    "constant_runs",
     "debiased_linear_cka",
     "debiased_linear_cka_matrix",
     "describe",
     "error_consistency",
+    "error_consistency_interval",
+    "fold_level_test",
     "group_homogenization",
     "hierarchical",
     "holm",
     "homogenization",
+    "homogenization_interval",
+    "is_constant",
     "kmeans",
     "linear_cka",
     "linear_cka_matrix",
@@ -62,6 +78,7 @@ __all__ = [
     "mcnemar_counts",
     "mutual_knn",
     "mutual_knn_matrix",
+    "paired_examples_test",
     "pairwise",
     "poisson_binomial",
     "procrustes_angle",
@@ -70,6 +87,7 @@ __all__ = [
     "rbf_cka_matrix",
     "score",
     "spread",
+    "t_interval",
     "ttest",
     "wilcoxon",
 ]
