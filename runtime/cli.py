@@ -81,7 +81,9 @@ def _running(commands) -> None:
     """Commands that run specs or read what runs wrote."""
     run = commands.add_parser("run", help="run a spec: train, predict, measure; a re-run reads the cache")
     run.add_argument("file", metavar="FILE")
-    run.add_argument("--device", help="override the spec's device: auto, cpu, cuda, cuda:N, mps")
+    run.add_argument(
+        "--device", type=_device, help="override the spec's device: auto, cpu, cuda, cuda:N, mps"
+    )
     run.add_argument(
         "--jobs", type=int, default=1, help="tasks run at once (1: one at a time, for debugging)"
     )
@@ -124,6 +126,14 @@ def _running(commands) -> None:
     clean.set_defaults(handler=cmd_clean)
 
 
+def _device(text: str) -> str:
+    """A device name as a spec may write it; anything else is a usage error (exit 2)."""
+    index = text.removeprefix("cuda:")
+    if text in ("auto", "cpu", "cuda", "mps") or (text.startswith("cuda:") and index.isdigit()):
+        return text
+    raise argparse.ArgumentTypeError(f"'{text}' is not a device: use auto, cpu, cuda, cuda:N or mps")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on usage errors
@@ -134,6 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`homogc graph ... | head`): stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as error:  # a bug in homogc, never a mistake in a spec
         from homog.dsl import codes
         from homog.dsl.diagnostics import Diagnostic

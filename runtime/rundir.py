@@ -78,8 +78,8 @@ def _write_predictions(directory: Path, graph: Graph, cache: Cache) -> None:
         if node.op in ("predict", "late_fuse") and cache.has(node.id):
             found = cache.load(node.id).arrays
             index[node.short_id] = node.name
-            arrays[f"{node.short_id}.labels"] = found["labels"]
-            arrays[f"{node.short_id}.probabilities"] = found["probabilities"]
+            for key in ("labels", "probabilities", "truth", "examples"):
+                arrays[f"{node.short_id}.{key}"] = found[key]
     if arrays:
         np.savez_compressed(directory / "predictions.npz", **arrays)
         _dump(directory / "predictions.json", index)

@@ -121,15 +121,17 @@ def test_pairwise_matrix_blocks_and_within_learners(runs, outputs):
     assert np.allclose(entry["matrix"], expected)
     assert [row["node"] for row in entry["runs"]] == [run["node"] for run in clean]
     within = {w["learner"]: w for w in entry["within_learners"]}
-    mlp = expected[:3, :3][~np.eye(3, dtype=bool)]
-    assert within["mlp"]["runs"] == 3 and within["mlp"]["pairs"] == 6
+    mlp = expected[:3, :3][np.triu_indices(3, 1)]  # each pair of distinct runs once
+    assert within["mlp"]["runs"] == 3 and within["mlp"]["pairs"] == 3
     assert within["mlp"]["mean"] == pytest.approx(mlp.mean())
-    assert within["mlp"]["ci95"] == pytest.approx(metrics.bootstrap_interval(mlp, seed=4))
-    assert {(b["a"], b["b"]) for b in entry["between_learners"]} == {
-        ("linear", "linear"),
-        ("linear", "mlp"),
-        ("mlp", "mlp"),
-    }
+    assert (
+        within["mlp"]["independent_pairs"] == 1 and within["mlp"]["ci95"] is None
+    )  # 3 runs: one disjoint pair
+    (between,) = entry["between_learners"]  # learners only against other learners
+    assert (between["a"], between["b"]) == ("linear", "mlp") and between["n"] == 3  # one value per seed
+    assert between["mean"] == pytest.approx(np.mean([expected[3 + k, k] for k in range(3)]))
+    assert between["low"] <= between["mean"] <= between["high"]
+    assert between["method"].startswith("percentile bootstrap over 40 test examples")
     assert "{value" in implementation("metric", "agreement").phrase
 
 
@@ -146,16 +148,20 @@ def test_systemic_failure_with_groups(runs, outputs):
     metric = _metric("systemic_failure", "population", {"groups": "digits.parity"})
     result = evaluate(metric, runs, outputs, {}, 0, groups)
     entry = result["per_condition"][0]
-    assert entry["runs"] == 6 and len(entry["failure_counts"]) == 7
-    assert set(entry["groups"]["per_group"]) <= {"0", "1"}
+    assert len(entry["across_learners"]) == 3  # one population per seed: mlp's run and linear's
+    for point in entry["across_learners"]:
+        assert point["runs"] == 2 and len(point["failure_counts"]) == 3
+        assert set(point["groups"]["per_group"]) <= {"0", "1"}
+    assert [w["runs"] for w in entry["within_learners"]] == [3, 3]
 
 
 def test_mcnemar_pairs_runs_by_point_and_names_the_point(runs, outputs):
     result = evaluate(_metric("mcnemar", "test", {"a": "mlp", "b": "linear"}), runs, outputs, {}, 0, None)
-    tests = result["tests"]
-    assert len(tests) == 3 * 2 + 2  # per seed and condition, then combined per condition
+    tests, combined = result["tests"], result["combined"]
+    assert len(tests) == 3 * 2  # per seed and condition
     assert tests[0]["point"]["seed"] == 0 and tests[0]["shown"] == "seed=0"
-    assert tests[-1]["point"] is None and tests[-1]["shown"] == "combined over seeds"
+    assert [c["condition"] for c in combined] == ["clean", "noisy"]  # one combined test per condition
+    assert all(c["seeds_a"] == 3 and c["examples"] == N for c in combined)
     assert all(t["p_holm"] >= t["exact_p"] for t in tests)
 
 

@@ -435,4 +435,5 @@ def test_systemic_failure_by_groups(workspace):
     results = json.loads((workspace / ran.stdout.strip().splitlines()[-1] / "results.json").read_text())
     (found,) = [value for value in results["metrics"].values() if value["metric"] == "systemic_failure"]
     (clean,) = [entry for entry in found["per_condition"] if entry["condition"] == "clean"]
-    assert sorted(clean["groups"]["per_group"]) == ["0", "1"], clean
+    for point in clean["across_learners"]:  # one run of each learner at each seed
+        assert sorted(point["groups"]["per_group"]) == ["0", "1"], point

@@ -13,7 +13,7 @@ import pytest
 
 from homog.runtime.evaluation import evaluate
 from homog.runtime.report.build import diff_runs, diff_text, key_numbers, scores_csv, write_report
-from homog.runtime.report.sections import verdict
+from homog.runtime.report.verdict import verdict
 from homog.runtime.results import Results, load_results
 
 from .conftest import run_cli
@@ -115,7 +115,7 @@ def test_run_writes_the_report_the_csv_and_the_spec_path(run_dir):
         "Provenance",
     ):
         assert section in page, section
-    assert "The 3 runs of mlp agree on" in page
+    assert "Seed to seed, the 3 runs of mlp agree on" in page and "linear and mlp agree on" in page
     assert "<svg" in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
     csv_text = (run_dir / "scores.csv").read_text()
     header = csv_text.splitlines()[0].split(",")
@@ -242,8 +242,8 @@ def test_a_synthetic_run_renders_every_section(tmp_path):
     assert (tmp_path / "reports" / "page.html").read_text() == page
     for text in ("Task scores", "Spread", "Clusters", "How many runs fail", "Confusion", "Statistical tests"):
         assert text in page, text
-    assert "The 3 runs of mlp agree on" in page and "rad apart (Procrustes angle)" in page
-    assert "combined over seeds" in page and "svg" in page and "dendrogram" in page
+    assert "Seed to seed, the 3 runs of mlp agree on" in page and "rad apart (Procrustes angle)" in page
+    assert "combined: paired sign-flip permutation test" in page and "svg" in page and "dendrogram" in page
     assert "mlp seed=2" in page  # fits by their display name
     rows = (directory / "scores.csv").read_text().splitlines()
     assert rows[0].split(",")[:3] == ["metric", "learner", "condition"] and rows[0].endswith(",value")
@@ -257,8 +257,12 @@ def test_the_verdict_formats_what_evaluation_computed(tmp_path):
     within = next(w for w in clean.within_learners if w.learner == "mlp")
     within.mean, within.ci95 = 0.123, [0.1, 0.2]  # the verdict only formats: it shows what it is given
     sentences = verdict(results)
-    assert "The 3 runs of mlp agree on 12.3% of test examples [0.10, 0.20] (agreement)." in sentences
-    assert any(sentence.startswith("Across all 6 runs") for sentence in sentences)
+    assert (
+        "Seed to seed, the 3 runs of mlp agree on 12.3% of test examples "
+        "[95% CI 0.10, 0.20; n = 1 independent pairs] (agreement)."
+    ) in sentences
+    assert sentences[0].startswith("linear and mlp agree on")  # the comparison between learners first
+    assert any(sentence.startswith("Across learners, H = ") for sentence in sentences)
 
 
 def test_diff_of_two_synthetic_runs(tmp_path):
@@ -267,7 +271,8 @@ def test_diff_of_two_synthetic_runs(tmp_path):
     text = diff_text(diff_runs(a, b))
     assert "+title = 2" in text and "accuracy | mlp | clean | mean" in text
     numbers = key_numbers(load_results(a))
-    assert "agreement | linear × mlp | clean" in numbers and "systemic_failure | H | clean" in numbers
+    assert "agreement | linear × mlp | digits | clean | fold 0" in numbers
+    assert "systemic_failure | log10 H across learners | digits | clean | fold 0" in numbers
 
 
 def _browser_check(page_path: Path, screenshot: Path) -> dict:

@@ -69,7 +69,8 @@ sweep {
 
 evaluate {
   condition noisy {
-    flat = gaussian_noise(std = 0.5)
+    flat     = gaussian_noise(std = 0.5)
+    learners = [mlp, linear]
   }
 }
 

@@ -24,7 +24,7 @@ from ..registry import implementation
 from ..results import METRIC_RESULT, finite
 from . import cluster, population, significance, spread  # noqa: F401  (they register themselves)
 from .pairwise import evaluate_pairwise
-from .runs import Task
+from .runs import Task, canonical
 from .scores import evaluate_scores
 
 __all__ = ["Task", "evaluate"]
@@ -43,7 +43,7 @@ def evaluate(
     `metric` is a `MetricIR` dump plus `uses` (parameter -> label of the metric it names);
     `groups(reference, fold)` gives a dataset field's values on the test examples of a fold.
     """
-    task = Task(metric, runs, outputs, named, seed, groups)
+    task = Task(metric, canonical(runs, outputs), outputs, named, seed, groups)
     found = implementation("metric", metric["name"])
     if isinstance(found, Score):
         result = evaluate_scores(task, found)

@@ -1,76 +1,206 @@
-"""Pairwise scope: a matrix over the runs of each condition and fold (agreement, kappa, CKA, ...),
-its means between learners, and each learner's runs compared with each other (`within_learners`,
-what the report's verdict states)."""
+"""Pairwise scope: a matrix over the runs of each population (same dataset, fold and condition:
+the same test examples), each distinct fit once, and two summaries at the unit of replication:
+
+- between learners: the value of learner a's run and learner b's run at the same sweep point, one
+  value per point (seed; a learner whose seed changes nothing takes part with its one run), their
+  mean with a percentile bootstrap interval over test examples for prediction-based metrics (the
+  examples are the independent unit), or Student's t over the points for representation metrics;
+- within a learner (seed-to-seed replication): the mean over pairs of its distinct runs, with a
+  t-interval over disjoint pairs (pairs that share no run are independent; n = disjoint pairs).
+
+Across folds, each fold's between-learner mean is one value (`pooled`, t over folds).
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from .. import metrics
 from ..metrics.agreement import Pairwise
-from .runs import Row, Task, by_condition, identity, varying_of
+from .runs import Population, Row, Run, Task, deterministic, identity, point_key, populations, varying_of
 
 
 def evaluate_pairwise(task: Task, pairwise: Pairwise) -> dict[str, Any]:
     axes = varying_of(task.runs)
+    swept = [axis for axis in axes if axis not in ("seed", "fold")]
     per_condition = []
-    for (condition, fold), runs in by_condition(task.runs).items():
-        result = pairwise.matrix([task.output(run) for run in runs], task.params)
-        learners = [run["learner"] for run in runs]
+    for population, runs in populations(task.runs).items():
+        found = [task.output(run) for run in runs]
+        result = pairwise.matrix(found, task.params)
+        everyone = [r for r in task.runs if _population(r) == population]
+        # Prediction-based metrics are cheap to recompute on resampled examples; representation
+        # metrics (a `layer` parameter) take Student's t over the sweep points.
+        resampled = (
+            None
+            if "layer" in task.params
+            else bootstrap_over_examples(pairwise, found, task.params, task.seed)
+        )
         per_condition.append(
             {
-                "condition": condition,
-                "fold": fold,
+                "dataset": population.dataset,
+                "condition": population.condition,
+                "fold": population.fold,
                 "runs": [identity(run, axes) for run in runs],
                 "matrix": result.matrix,
                 "undefined": result.undefined,
-                "between_learners": block_means(result.matrix, learners),
-                "within_learners": within_learners(result.matrix, learners, task.seed),
+                "between_learners": between_learners(result.matrix, runs, everyone, resampled),
+                "within_learners": within_learners(result.matrix, runs, everyone),
+                "by_axis": by_axis(result.matrix, runs, everyone, swept),
             }
         )
-    return {"per_condition": per_condition}
+    return {
+        "per_condition": per_condition,
+        "pooled": pooled(per_condition),
+        "deterministic": deterministic(task.runs),
+    }
 
 
-def block_means(matrix: np.ndarray, learners: list[str]) -> list[Row]:
-    """Mean over pairs of distinct runs, for each pair of learners (a learner with itself: its seeds)."""
-    names = sorted(set(learners))
-    index = np.array(learners)
+def _population(run: Run) -> Population:
+    return Population(run["dataset"], run["condition"], run["fold"])
+
+
+def _positions(runs: list[Run], everyone: list[Run]) -> dict[str, dict[tuple, int]]:
+    """Per learner: sweep point -> the matrix row of the (distinct) run made at that point."""
+    row_of = {run["node"]: i for i, run in enumerate(runs)}
+    found: dict[str, dict[tuple, int]] = defaultdict(dict)
+    for run in everyone:
+        found[run["learner"]][point_key(run)] = row_of[run["node"]]
+    return found
+
+
+Interval = Callable[[list[tuple[int, int]]], Row]
+
+
+def between_learners(
+    matrix: np.ndarray, runs: list[Run], everyone: list[Run], resampled: Interval | None = None
+) -> list[Row]:
+    """Learner a against learner b, one value per shared sweep point (identical pairs once); the
+    interval from `resampled(cells)` (a bootstrap over examples) where given, else Student's t
+    over the points."""
+    positions = _positions(runs, everyone)
+    names = sorted(positions)
     out = []
     for i, a in enumerate(names):
-        for b in names[i:]:
-            block = matrix[np.ix_(index == a, index == b)]
-            if a == b:
-                block = block[~np.eye(len(block), dtype=bool)]
-            values = block[np.isfinite(block)] if block.size else block
-            out.append(
-                {
-                    "a": a,
-                    "b": b,
-                    "mean": float(values.mean()) if values.size else None,
-                    "pairs": int(values.size),
-                }
-            )
+        for b in names[i + 1 :]:
+            shared = sorted(set(positions[a]) & set(positions[b]))
+            cells = list(dict.fromkeys((positions[a][p], positions[b][p]) for p in shared))
+            values = np.array([matrix[r, c] for r, c in cells], dtype=float)
+            undefined = int((~np.isfinite(values)).sum())
+            defined = [cell for cell, v in zip(cells, values, strict=True) if np.isfinite(v)]
+            if resampled is not None and defined:
+                interval = resampled(defined)
+            else:
+                interval = metrics.t_interval(values[np.isfinite(values)])
+                interval["method"] = "t over sweep points (approximate: they share the test examples)"
+            out.append({"a": a, "b": b, "undefined": undefined, **interval})
     return out
 
 
-def within_learners(matrix: np.ndarray, learners: list[str], seed: int) -> list[Row]:
-    """Per learner: the defined values among its runs, their mean and a seeded bootstrap interval."""
+def bootstrap_over_examples(
+    pairwise: Pairwise, found: list[Mapping[str, np.ndarray]], params: dict, seed: int, resamples: int = 1000
+) -> Interval:
+    """The mean over cells of a prediction-based pairwise metric, with a percentile bootstrap
+    interval over test examples: the examples are the independent unit (the runs are fixed), so
+    runs that share them are never treated as independent (coverage checked by simulation in
+    `tests/bench/independence_bench.py`)."""
+
+    def interval(cells: list[tuple[int, int]]) -> Row:
+        rows = sorted({r for cell in cells for r in cell})
+        where = {r: i for i, r in enumerate(rows)}
+        chosen = [{k: found[r][k] for k in ("labels", "truth", "probabilities")} for r in rows]
+        n = len(chosen[0]["truth"])
+        rng = np.random.default_rng(seed)
+        means = np.empty(resamples)
+        for k in range(resamples):
+            index = rng.integers(0, n, n)
+            matrix = pairwise.matrix([{key: v[index] for key, v in c.items()} for c in chosen], params).matrix
+            means[k] = np.nanmean([matrix[where[r], where[c]] for r, c in cells])
+        full = pairwise.matrix(chosen, params).matrix
+        mean = float(np.mean([full[where[r], where[c]] for r, c in cells]))
+        finite = means[np.isfinite(means)]
+        low, high = np.quantile(finite, [0.025, 0.975]) if finite.size else (None, None)
+        method = f"percentile bootstrap over {n} test examples ({resamples} resamples)"
+        return {"n": len(cells), "mean": mean, "low": _float(low), "high": _float(high), "method": method}
+
+    return interval
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def within_learners(matrix: np.ndarray, runs: list[Run], everyone: list[Run]) -> list[Row]:
+    """Per learner: pairs of its distinct runs (seed-to-seed replication), mean and interval."""
+    row_of = {run["node"]: i for i, run in enumerate(runs)}
+    seeds: dict[str, set[int]] = defaultdict(set)
+    rows_of: dict[str, list[int]] = defaultdict(list)
+    for run in everyone:
+        seeds[run["learner"]].add(run["seed"])
+        if row_of[run["node"]] not in rows_of[run["learner"]]:
+            rows_of[run["learner"]].append(row_of[run["node"]])
+    return [_within(matrix, learner, rows_of[learner], len(seeds[learner])) for learner in sorted(seeds)]
+
+
+def _within(matrix: np.ndarray, learner: str, rows: list[int], seeds: int) -> Row:
+    values = np.array([matrix[r, c] for k, r in enumerate(rows) for c in rows[k + 1 :]], dtype=float)
+    values = values[np.isfinite(values)]
+    disjoint = np.array([matrix[r, c] for r, c in zip(rows[::2], rows[1::2], strict=False)], dtype=float)
+    interval = metrics.t_interval(disjoint[np.isfinite(disjoint)])
+    entry = {
+        "learner": learner,
+        "runs": len(rows),
+        "seeds": seeds,
+        "pairs": int(values.size),
+        "mean": float(values.mean()) if values.size else None,
+        "ci95": [interval["low"], interval["high"]] if interval["low"] is not None else None,
+        "independent_pairs": interval["n"],
+    }
+    if len(rows) == 1 and seeds > 1:
+        entry["note"] = "deterministic: the seed has no effect (one fit stands for every seed)"
+    elif interval["low"] is None:
+        entry["note"] = "no interval: fewer than two pairs of runs that share no run"
+    return entry
+
+
+def _as_block(within: Row) -> Row:
+    """A learner's seed-to-seed entry in the form of a block of the learner with itself."""
+    low, high = within["ci95"] or (None, None)
+    n, mean = within["independent_pairs"], within["mean"]
+    return {"a": within["learner"], "b": within["learner"], "n": n, "mean": mean, "low": low, "high": high}
+
+
+def by_axis(matrix: np.ndarray, runs: list[Run], everyone: list[Run], axes: list[str]) -> list[Row]:
+    """Between learners and seed to seed at each value of each swept axis but the seed and fold."""
     out = []
-    index = np.array(learners)
-    for learner in sorted(set(learners)):
-        chosen = index == learner
-        block = matrix[np.ix_(chosen, chosen)]
-        values = block[~np.eye(len(block), dtype=bool)]
-        values = values[np.isfinite(values)]
-        out.append(
-            {
-                "learner": learner,
-                "runs": int(chosen.sum()),
-                "pairs": int(values.size),
-                "mean": float(values.mean()) if values.size else None,
-                "ci95": metrics.bootstrap_interval(values, seed=seed) if values.size else None,
-            }
-        )
+    for axis in axes:
+        for value in sorted({run["point"][axis] for run in everyone}):
+            chosen = [run for run in everyone if run["point"][axis] == value]
+            out += [{"axis": axis, "value": value, **b} for b in between_learners(matrix, runs, chosen)]
+            out += [
+                {"axis": axis, "value": value, **_as_block(w)} for w in within_learners(matrix, runs, chosen)
+            ]
     return out
+
+
+def pooled(per_condition: list[Row]) -> list[Row]:
+    """Across folds (k-fold): each fold's between-learner mean is one value; t over folds."""
+    folds: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
+    for entry in per_condition:
+        for block in entry["between_learners"]:
+            if block["mean"] is not None:
+                folds[(entry["dataset"], entry["condition"], block["a"], block["b"])].append(block["mean"])
+    return [
+        {
+            "dataset": d,
+            "condition": c,
+            "a": a,
+            "b": b,
+            **metrics.t_interval(np.array(values)),
+        }
+        for (d, c, a, b), values in sorted(folds.items())
+        if len(values) > 1
+    ]

@@ -7,6 +7,7 @@ label (`run`) is made here, once, and is never parsed back: rows carry the ident
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ Groups = Callable[[str, int], np.ndarray]
 # The axes of a sweep point, in the order labels show them.
 POINT_AXES = ("seed", "width", "data_fraction", "lr", "epochs", "depth", "fold")
 IDENTITY = ("node", "learner", "kind", "dataset", "condition", "seed", "fold", "point")
+OPTIONAL = ("seeded", "shifted")
 
 
 @dataclass(frozen=True)
@@ -66,20 +68,78 @@ def varying_of(runs: list[Run]) -> list[str]:
 
 
 def run_label(run: Run, axes: list[str]) -> str:
-    return f"{run['learner']} {point_label(run['point'], axes)}".strip()
+    """`mlp seed=1 width=2`; a run whose fit ignores the seed is named without it."""
+    shown = axes if run.get("seeded", True) else [axis for axis in axes if axis != "seed"]
+    return f"{run['learner']} {point_label(run['point'], shown)}".strip()
 
 
 def identity(run: Run, axes: list[str]) -> Row:
     """A row naming one run: its identity fields, and its label for display."""
-    return {"run": run_label(run, axes), **{key: run[key] for key in IDENTITY}}
+    row = {"run": run_label(run, axes), **{key: run[key] for key in IDENTITY}}
+    row.update({key: run[key] for key in OPTIONAL if key in run})
+    if run.get("copies", 1) > 1:
+        row["copies"] = run["copies"]  # one fit stands for this many runs
+    return row
 
 
-def by_condition(runs: list[Run]) -> dict[tuple[str, int], list[Run]]:
-    """Runs compared with each other: same condition, and the same test examples (the same fold)."""
-    grouped: dict[tuple[str, int], list[Run]] = defaultdict(list)
+@dataclass(frozen=True)
+class Population:
+    """Runs evaluated on the same test examples: one dataset, one fold, one condition."""
+
+    dataset: str
+    condition: str
+    fold: int
+
+
+def canonical(runs: list[Run], outputs: Mapping[str, Mapping[str, np.ndarray]]) -> list[Run]:
+    """Runs of one learner whose predictions are identical (probabilities and labels) are one piece
+    of work whatever made them: each takes the node of the first such run, so copies of a run never
+    count as replicas, even where the graph could not tell that a fit ignores an axis."""
+    first: dict[tuple[str, str, str], str] = {}
+    out = []
     for run in runs:
-        grouped[(run["condition"], run["point"].get("fold", 0))].append(run)
+        found = outputs.get(run["node"])
+        if found is None:  # a metric that reads only the results of the metric it names
+            out.append(run)
+            continue
+        data = (
+            np.ascontiguousarray(found["probabilities"]).tobytes()
+            + np.ascontiguousarray(found["labels"]).tobytes()
+        )
+        key = (run["learner"], run["condition"], hashlib.sha256(data).hexdigest())
+        node = first.setdefault(key, run["node"])
+        out.append(run if node == run["node"] else {**run, "node": node})
+    return out
+
+
+def populations(runs: list[Run]) -> dict[Population, list[Run]]:
+    """The runs that may be compared with each other, by population; each distinct piece of work
+    once (runs whose fit does not depend on an axis share a node: they are one run, not replicas)."""
+    grouped: dict[Population, list[Run]] = defaultdict(list)
+    for run in distinct(runs):
+        grouped[Population(run["dataset"], run["condition"], run["fold"])].append(run)
     return dict(grouped)
+
+
+def distinct(runs: list[Run]) -> list[Run]:
+    """The first run of each (node, condition): identical work counted once, with its `copies`."""
+    first: dict[tuple[str, str], Run] = {}
+    copies: dict[tuple[str, str], int] = defaultdict(int)
+    for run in runs:
+        key = (run["node"], run["condition"])
+        first.setdefault(key, run)
+        copies[key] += 1
+    return [{**run, "copies": copies[key]} for key, run in first.items()]
+
+
+def deterministic(runs: list[Run]) -> list[str]:
+    """Learners whose runs do not change with the seed: several seeds, one piece of work."""
+    seeds: dict[str, set[int]] = defaultdict(set)
+    nodes: dict[str, set[str]] = defaultdict(set)
+    for run in runs:
+        seeds[run["learner"]].add(run["seed"])
+        nodes[run["learner"]].add(run["node"])
+    return sorted(name for name in seeds if len(seeds[name]) > 1 and len(nodes[name]) < len(seeds[name]))
 
 
 def group(rows: list[Row], key: str) -> dict[Any, list[Row]]:

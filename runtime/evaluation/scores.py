@@ -27,28 +27,51 @@ def evaluate_scores(task: Task, score: Score) -> dict[str, Any]:
     return result
 
 
-def summaries(per_run: list[Row], seed: int) -> list[Row]:
-    """Mean, spread and interval per learner and condition, over the runs' seeds and other axes."""
-    groups: dict[tuple[str, str], list[float]] = defaultdict(list)
+def replicates(rows: list[Row]) -> dict[str, Any]:
+    """A score summarised at its unit of replication: over folds when there are several (each
+    fold's distinct runs averaged first: seeds on one fold share its test examples), else over the
+    distinct runs (seeds) on the one test set. The interval is Student's t over those units."""
+    rows = distinct_rows(rows)
+    by_fold: dict[int, list[float]] = defaultdict(list)
+    for row in rows:
+        by_fold[row["fold"]].append(row["value"])
+    if len(by_fold) > 1:
+        values, unit = [float(np.mean(v)) for _, v in sorted(by_fold.items())], "folds"
+    else:
+        values, unit = [row["value"] for row in rows], "runs on one test set"
+    return {**metrics.describe(np.array(values, dtype=float)), "unit": unit}
+
+
+def distinct_rows(rows: list[Row]) -> list[Row]:
+    """Each piece of work once: rows of one node under one condition are copies of one run."""
+    first: dict[tuple[str, str], Row] = {}
+    for row in rows:
+        first.setdefault((row["node"], row["condition"]), row)
+    return list(first.values())
+
+
+def summaries(per_run: list[Row], seed: int = 0) -> list[Row]:
+    """Per learner and condition, at the unit of replication (see `replicates`)."""
+    groups: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for row in per_run:
-        groups[(row["learner"], row["condition"])].append(row["value"])
+        groups[(row["learner"], row["condition"])].append(row)
     return [
-        {"learner": learner, "condition": condition, **metrics.describe(np.array(values), seed=seed)}
-        for (learner, condition), values in sorted(groups.items())
+        {"learner": learner, "condition": condition, **replicates(rows)}
+        for (learner, condition), rows in sorted(groups.items())
     ]
 
 
-def by_axis(per_run: list[Row], seed: int) -> list[Row]:
-    """The same, at each value of each swept axis other than the seed: a score against scale."""
-    axes = [a for a in varying([row["point"] for row in per_run]) if a != "seed"]
+def by_axis(per_run: list[Row], seed: int = 0) -> list[Row]:
+    """The same, at each value of each swept axis other than the seed and the fold: a score against
+    scale."""
+    axes = [a for a in varying([row["point"] for row in per_run]) if a not in ("seed", "fold")]
     out = []
     for axis in axes:
-        groups: dict[tuple[str, str, float], list[float]] = defaultdict(list)
+        groups: dict[tuple[str, str, float], list[Row]] = defaultdict(list)
         for row in per_run:
-            groups[(row["learner"], row["condition"], row["point"][axis])].append(row["value"])
-        for (learner, condition, value), values in sorted(groups.items()):
-            described = metrics.describe(np.array(values), seed=seed)
+            groups[(row["learner"], row["condition"], row["point"][axis])].append(row)
+        for (learner, condition, value), rows in sorted(groups.items()):
             out.append(
-                {"axis": axis, "value": value, "learner": learner, "condition": condition, **described}
+                {"axis": axis, "value": value, "learner": learner, "condition": condition, **replicates(rows)}
             )
     return out

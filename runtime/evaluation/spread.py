@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from .. import metrics
 from ..registry import implements
 from .runs import Index, Row, Task, group
-from .scores import summaries
+from .scores import replicates, summaries
 
 
 def named_scores(task: Task, param: str) -> list[Row]:
@@ -25,7 +22,7 @@ def named_scores(task: Task, param: str) -> list[Row]:
 def evaluate_spread(task: Task) -> dict[str, Any]:
     per_run = named_scores(task, "metric")
     overall = [
-        {"condition": condition, **metrics.describe(np.array([r["value"] for r in rows]), seed=task.seed)}
+        {"condition": condition, **replicates(rows)}
         for condition, rows in sorted(group(per_run, "condition").items())
     ]
     return {

@@ -22,6 +22,7 @@ def compute(node: Node, inputs: Inputs, env: Env) -> Artifact:
         "probabilities": probabilities,
         "labels": probabilities.argmax(axis=1),
         "truth": predictions[0]["truth"],
+        "examples": predictions[0]["examples"],
     }
     return Artifact({"strategy": strategy, **meta}, arrays)
 

@@ -20,9 +20,10 @@ def compute(node: Node, inputs: Inputs, env: Env) -> Artifact:
     params, predicting = learner(fit, env)
     data = training_data(inputs, params)
     test = data.split.test
-    x, truth = [values[test] for values in data.inputs], data.labels[test]
+    x, truth, examples = [values[test] for values in data.inputs], data.labels[test], test
     if "domain" in inputs:
         x, truth = _domain(node, inputs, params.learner.inputs, params.fold)
+        examples = np.arange(len(truth))  # rows of the other dataset
     condition = node.params["condition"]
     shifts = node.params["shifts"]
     x = [
@@ -36,6 +37,7 @@ def compute(node: Node, inputs: Inputs, env: Env) -> Artifact:
         "probabilities": outputs.probabilities,
         "labels": outputs.probabilities.argmax(axis=1),
         "truth": truth,
+        "examples": examples,  # the test examples' rows in their dataset, in this order
         **{f"layer.{k}": v for k, v in outputs.layers.items()},
     }
     return Artifact({"condition": condition, "examples": len(truth)}, arrays)

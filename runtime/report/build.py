@@ -17,6 +17,7 @@ from ..results import Results, RunScores
 from . import sections
 from .diff import diff_html, diff_runs, diff_text, key_numbers, latest_run_of
 from .rundir import RunDirectory, environment, load_run
+from .verdict import verdict
 
 __all__ = [
     "diff_html",
@@ -76,7 +77,7 @@ def _context(run: RunDirectory) -> dict[str, Any]:
         "results": results,
         "experiment": results.experiment,
         "title": results.report.title,
-        "verdict": sections.verdict(results),
+        "verdict": verdict(results),
         "task_table": sections.task_table(results),
         "spreads": sections.spreads(results),
         "pairwise": sections.pairwise_charts(results),

@@ -19,12 +19,17 @@ def key_numbers(results: Results) -> dict[str, float | None]:
             numbers[f"{label} | {row.learner} | {row.condition} | mean"] = row.mean
         if isinstance(metric, Pairwise):
             for entry in metric.per_condition:
+                where = f"{entry.dataset} | {entry.condition} | fold {entry.fold}"
                 for block in entry.between_learners:
-                    numbers[f"{label} | {block.a} × {block.b} | {entry.condition}"] = block.mean
+                    numbers[f"{label} | {block.a} × {block.b} | {where}"] = block.mean
+                for within in entry.within_learners:
+                    numbers[f"{label} | {within.learner} seed to seed | {where}"] = within.mean
         if isinstance(metric, Population):
             for entry in metric.per_condition:
-                numbers[f"{label} | H | {entry.condition}"] = entry.homogenization
-                numbers[f"{label} | systemic failure rate | {entry.condition}"] = entry.systemic_failure_rate
+                where = f"{entry.dataset} | {entry.condition} | fold {entry.fold}"
+                numbers[f"{label} | log10 H across learners | {where}"] = entry.across_learners_summary.mean
+                for within in entry.within_learners:
+                    numbers[f"{label} | H of {within.learner}'s seeds | {where}"] = within.homogenization
     return numbers
 
 

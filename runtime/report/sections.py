@@ -24,70 +24,44 @@ def _implementation(name: str) -> Any:
         return None
 
 
-def _phrase(name: str, value: float) -> str:
+def phrase(name: str, value: float) -> str:
     found = _implementation(name)
     return getattr(found, "phrase", GENERIC_PHRASE).format(value=value, metric=name)
 
 
-def _of(results: Results, kind: type) -> list[tuple[str, Any]]:
+def metrics_of(results: Results, kind: type) -> list[tuple[str, Any]]:
     return [(label, m) for label, m in sorted(results.metrics.items()) if isinstance(m, kind)]
 
 
-def verdict(results: Results) -> list[str]:
-    """Plain sentences, each backed by its numbers."""
-    sentences = []
-    for label, metric in _of(results, Pairwise):
-        clean = next((entry for entry in metric.per_condition if entry.condition == "clean"), None)
-        for within in clean.within_learners if clean else []:
-            if within.mean is None:
-                continue
-            interval = f" [{within.ci95[0]:.2f}, {within.ci95[1]:.2f}]" if within.ci95 else ""
-            words = _phrase(metric.metric, within.mean)
-            sentences.append(f"The {within.runs} runs of {within.learner} {words}{interval} ({label}).")
-    for _, metric in sorted(results.metrics.items()):
-        if isinstance(metric, Population):
-            sentences += [_systemic(entry) for entry in metric.per_condition if entry.condition == "clean"]
-    return sentences
-
-
-def _systemic(entry: Any) -> str:
-    h = entry.homogenization
-    if h is None:
-        return f"Homogenization is undefined: {entry.reason}."
-    together = (
-        "fail together far more often than independent models would"
-        if h > 1.5
-        else "fail together about as often as independent models would"
-    )
-    return (
-        f"Across all {entry.runs} runs, {entry.systemic_failure_rate:.1%} of test "
-        f"examples are failed by every run; the runs {together} (H = {h:.3g})."
-    )
-
-
 def task_table(results: Results) -> Section:
-    return [
-        {"metric": label, **row.model_dump(), "parameters": results.parameters_of(row.learner)}
-        for label, metric in _of(results, RunScores)
-        for row in metric.summary or []
-    ]
+    """Scores per learner and condition; a condition that shifts nothing the learner reads is
+    marked "not shifted" (its numbers are the clean ones)."""
+    rows = []
+    for label, metric in metrics_of(results, RunScores):
+        unshifted = {(r.learner, r.condition) for r in metric.per_run if r.shifted is False}
+        for row in metric.summary or []:
+            note = "not shifted" if (row.learner, row.condition) in unshifted else None
+            parameters = results.parameters_of(row.learner)
+            rows.append({"metric": label, **row.model_dump(), "parameters": parameters, "note": note})
+    return rows
 
 
 def spreads(results: Results) -> Section:
-    return [{"title": label, "metric": metric} for label, metric in _of(results, Spread)]
+    return [{"title": label, "metric": metric} for label, metric in metrics_of(results, Spread)]
 
 
 def tests(results: Results) -> Section:
-    return [{"title": label, "metric": metric} for label, metric in _of(results, Significance)]
+    return [{"title": label, "metric": metric} for label, metric in metrics_of(results, Significance)]
 
 
 def pairwise_charts(results: Results) -> Section:
     charts = []
-    for label, metric in _of(results, Pairwise):
+    for label, metric in metrics_of(results, Pairwise):
         found = _implementation(metric.metric)
         low, high = getattr(found, "low", None), getattr(found, "high", 1.0)
         for entry in metric.per_condition:
-            title = f"{label}, {entry.condition}" + (f", fold {entry.fold}" if entry.fold else "")
+            where = f"{entry.dataset}, {entry.condition}" + (f", fold {entry.fold}" if entry.fold else "")
+            title = f"{label}, {where}"
             names = [run.run for run in entry.runs]
             charts.append(
                 {
@@ -95,6 +69,7 @@ def pairwise_charts(results: Results) -> Section:
                     "svg": Markup(svg.heatmap(entry.matrix, names, title, low=low, high=high)),
                     "undefined": entry.undefined,
                     "between": entry.between_learners,
+                    "within": entry.within_learners,
                 }
             )
     return charts
@@ -102,7 +77,7 @@ def pairwise_charts(results: Results) -> Section:
 
 def clusters(results: Results) -> Section:
     out = []
-    for label, metric in _of(results, Cluster):
+    for label, metric in metrics_of(results, Cluster):
         item: dict[str, Any] = {"title": label, "notes": metric.notes, "svg": None}
         if metric.icoord is not None:
             drawing = svg.dendrogram(metric.icoord, metric.dcoord or [], metric.leaves or [], label)
@@ -114,24 +89,28 @@ def clusters(results: Results) -> Section:
 
 
 def failures(results: Results) -> Section:
+    """Per population: the failure histogram of the across-learner population at each sweep point
+    (with the independent-failure baseline), and each learner's seeds as their own population."""
     out = []
-    for label, metric in _of(results, Population):
+    for label, metric in metrics_of(results, Population):
         for entry in metric.per_condition:
-            title = f"{label}, {entry.condition}"
-            chart = svg.bars(
-                entry.failure_counts,
-                entry.independent_baseline,
-                "number of runs that fail an example",
-                "test examples",
-                title,
-            )
-            out.append({"title": title, "entry": entry, "svg": Markup(chart)})
+            where = f"{entry.dataset}, {entry.condition}" + (f", fold {entry.fold}" if entry.fold else "")
+            for point in entry.across_learners[:3]:
+                title = f"{label}, {where}, {point.shown}: {', '.join(point.learners)}"
+                chart = svg.bars(point.failure_counts, point.independent_baseline,
+                                 "number of runs that fail an example", "test examples", title)  # fmt: skip
+                out.append({"title": title, "entry": point, "svg": Markup(chart)})
+            for within in entry.within_learners:
+                title = f"{label}, {where}: the {within.runs} runs of {within.learner}"
+                chart = svg.bars(within.failure_counts, within.independent_baseline,
+                                 "number of runs that fail an example", "test examples", title)  # fmt: skip
+                out.append({"title": title, "entry": within, "svg": Markup(chart)})
     return out
 
 
 def confusions(results: Results) -> Section:
     out = []
-    for _, metric in _of(results, RunScores):
+    for _, metric in metrics_of(results, RunScores):
         if metric.metric != "confusion":
             continue
         summed: dict[tuple[str, str], Any] = {}
@@ -160,31 +139,81 @@ def curves(results: Results) -> Section:
     return out
 
 
+def _point(x: float, mean: float | None, low: float | None, high: float | None) -> tuple:
+    return (x, mean, low, high) if low is not None and high is not None else (x, mean)
+
+
+def _chart(title: str, series: dict[str, list[tuple]], xlabel: str, ylabel: str, categories=None) -> dict:
+    return {"title": title, "svg": Markup(svg.lines(series, xlabel, ylabel, title, categories))}
+
+
+def _axis_series(metric: Any) -> dict[str, dict[str, list[tuple]]]:
+    """Per axis: named series of (value, mean, low, high) on clean data, from what evaluation wrote."""
+    found: dict[str, dict[str, list[tuple]]] = {}
+    if isinstance(metric, RunScores):
+        for r in metric.by_axis or []:
+            if r.condition == "clean":
+                low, high = r.ci95 or (None, None)
+                found.setdefault(r.axis, {}).setdefault(r.learner, []).append(
+                    _point(r.value, r.mean, low, high)
+                )
+    elif isinstance(metric, Pairwise):
+        for entry in metric.per_condition[:1] if metric.per_condition else []:
+            for b in entry.by_axis:
+                name = f"{b.a} seed to seed" if b.a == b.b else f"{b.a} × {b.b}"
+                found.setdefault(b.axis, {}).setdefault(name, []).append(
+                    _point(b.value, b.mean, b.low, b.high)
+                )
+    elif isinstance(metric, Population):
+        for entry in [e for e in metric.per_condition if e.condition == "clean"][:1]:
+            for h in entry.by_axis:
+                series = found.setdefault(h.axis, {}).setdefault("across learners", [])
+                series.append(_point(h.value, h.mean, h.low, h.high))
+    return found
+
+
 def by_axis(results: Results) -> Section:
+    """Every score and homogenization metric against every swept axis, with 95% intervals."""
     charts = []
-    for label, metric in _of(results, RunScores):
-        rows = metric.by_axis or []
-        for axis in dict.fromkeys(r.axis for r in rows):
-            series: dict[str, list[tuple[float, float]]] = {}
-            for r in rows:
-                if r.axis == axis and r.condition == "clean":
-                    series.setdefault(r.learner, []).append((r.value, r.mean))
-            title = f"{label} against {axis}"
-            charts.append({"title": title, "svg": Markup(svg.lines(series, axis, label, title))})
+    for label, metric in sorted(results.metrics.items()):
+        ylabel = f"log10 H, {label}" if isinstance(metric, Population) else label
+        for axis, series in _axis_series(metric).items():
+            charts.append(_chart(f"{label} against {axis} (clean; bars: 95% CI)", series, axis, ylabel))
     return charts
 
 
+def _condition_series(metric: Any, conditions: list[str]) -> dict[str, list[tuple]]:
+    found: dict[str, list[tuple]] = {}
+    if isinstance(metric, RunScores):
+        for r in metric.summary or []:
+            low, high = r.ci95 or (None, None)
+            found.setdefault(r.learner, []).append(_point(conditions.index(r.condition), r.mean, low, high))
+    elif isinstance(metric, Pairwise):
+        for entry in metric.per_condition:
+            if entry.fold == 0:
+                for b in entry.between_learners:
+                    x = conditions.index(entry.condition)
+                    found.setdefault(f"{b.a} × {b.b}", []).append(_point(x, b.mean, b.low, b.high))
+    elif isinstance(metric, Population):
+        for entry in metric.per_condition:
+            if entry.fold == 0:
+                h = entry.across_learners_summary
+                x = conditions.index(entry.condition)
+                found.setdefault("across learners", []).append(_point(x, h.mean, h.low, h.high))
+    return found
+
+
 def by_condition(results: Results) -> Section:
+    """Every score and homogenization metric per evaluation condition (categories), with intervals."""
     conditions = results.conditions
     if len(conditions) < 2:
         return []
     charts = []
-    for label, metric in _of(results, RunScores):
-        if not metric.summary:
-            continue
-        series: dict[str, list[tuple[float, float]]] = {}
-        for r in metric.summary:
-            series.setdefault(r.learner, []).append((conditions.index(r.condition), r.mean))
-        title = f"{label} by condition ({', '.join(f'{i} = {c}' for i, c in enumerate(conditions))})"
-        charts.append({"title": title, "svg": Markup(svg.lines(series, "condition", label, title))})
+    for label, metric in sorted(results.metrics.items()):
+        series = _condition_series(metric, conditions)
+        if series:
+            ylabel = f"log10 H, {label}" if isinstance(metric, Population) else label
+            charts.append(
+                _chart(f"{label} by condition (bars: 95% CI)", series, "condition", ylabel, conditions)
+            )
     return charts

@@ -176,21 +176,29 @@ def bars(counts: Sequence[float], baseline: Sequence[float], xlabel: str, ylabel
     return "".join(parts)
 
 
-def lines(series: dict[str, list[tuple[float, float]]], xlabel: str, ylabel: str, title: str) -> str:
-    """Line chart of named series of (x, y) points; a legend names each series."""
+Point = tuple[float, ...]  # (x, y) or (x, y, low, high): a value with its interval
+
+
+def lines(
+    series: dict[str, list[Point]], xlabel: str, ylabel: str, title: str, categories: list[str] | None = None
+) -> str:
+    """Named series of points (with an error bar where a point has an interval); a legend names each
+    series. Ticks are at the x values that occur, or name `categories` (x is then their index)."""
     width, height, left, bottom = 460, 240, 60, 44
-    points = [p for values in series.values() for p in values if math.isfinite(p[1])]
+    points = [p for values in series.values() for p in values if _finite(p[1])]
     if not points:
         return ""
-    x0, x1 = min(p[0] for p in points), max(p[0] for p in points)
-    y0, y1 = min(p[1] for p in points), max(p[1] for p in points)
+    xs = sorted({p[0] for p in points})
+    ys = [v for p in points for v in p[1:] if _finite(v)]
+    x0, x1 = xs[0], xs[-1]
+    y0, y1 = min(ys), max(ys)
     if x1 == x0:
-        x1 = x0 + 1
+        x0, x1 = x0 - 0.5, x1 + 0.5
     if y1 == y0:
         y0, y1 = y0 - 0.5, y1 + 0.5
 
     def sx(x: float) -> float:
-        return left + (x - x0) / (x1 - x0) * (width - left - 130)
+        return left + 10 + (x - x0) / (x1 - x0) * (width - left - 150)
 
     def sy(y: float) -> float:
         return 10 + (1 - (y - y0) / (y1 - y0)) * (height - 10)
@@ -198,24 +206,31 @@ def lines(series: dict[str, list[tuple[float, float]]], xlabel: str, ylabel: str
     parts = [_open("lines", title, width, height + bottom)]
     for k, (name, values) in enumerate(series.items()):
         stroke = SERIES[k % len(SERIES)]
-        path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in values if math.isfinite(y))
+        shown = [v for v in values if _finite(v[1])]
+        path = " ".join(f"{sx(v[0]):.1f},{sy(v[1]):.1f}" for v in shown)
         parts.append(f'<polyline points="{path}" fill="none" stroke="{stroke}" stroke-width="2"/>')
-        for x, y in values:
-            if math.isfinite(y):
+        for v in shown:
+            if len(v) == 4 and _finite(v[2]) and _finite(v[3]):
                 parts.append(
-                    f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{stroke}">'
-                    f"<title>{escape(name)}: {x:g} → {y:.4f}</title></circle>"
+                    f'<line x1="{sx(v[0]):.1f}" y1="{sy(v[2]):.1f}" x2="{sx(v[0]):.1f}" y2="{sy(v[3]):.1f}" '
+                    f'stroke="{stroke}" stroke-width="1"/>'
                 )
+            interval = f" [{v[2]:.4f}, {v[3]:.4f}]" if len(v) == 4 and _finite(v[2]) and _finite(v[3]) else ""
+            at = categories[int(v[0])] if categories else f"{v[0]:g}"
+            parts.append(
+                f'<circle cx="{sx(v[0]):.1f}" cy="{sy(v[1]):.1f}" r="2.5" fill="{stroke}">'
+                f"<title>{escape(name)}: {escape(at)} → {v[1]:.4f}{interval}</title></circle>"
+            )
         parts.append(
             f'<rect x="{width - 120}" y="{14 + 16 * k}" width="10" height="10" fill="{stroke}"/>'
             f'<text x="{width - 106}" y="{23 + 16 * k}" class="tick">{escape(name[:18])}</text>'
         )
     parts.append(_axis_y(left, 10, height, y0, y1, ylabel))
     parts.append(f'<line x1="{left}" y1="{height}" x2="{width - 130}" y2="{height}" stroke="#555"/>')
-    for k in range(5):
-        x = x0 + (x1 - x0) * k / 4
+    for x in xs if len(xs) <= 12 else xs[:: len(xs) // 6 + 1]:
+        tick = categories[int(x)] if categories else f"{x:g}"
         parts.append(
-            f'<text x="{sx(x):.1f}" y="{height + 16}" text-anchor="middle" class="tick">{x:g}</text>'
+            f'<text x="{sx(x):.1f}" y="{height + 16}" text-anchor="middle" class="tick">{escape(tick)}</text>'
         )
     parts.append(
         f'<text x="{(left + width - 130) / 2:.1f}" y="{height + bottom - 4}" text-anchor="middle" '
@@ -223,3 +238,7 @@ def lines(series: dict[str, list[tuple[float, float]]], xlabel: str, ylabel: str
     )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
