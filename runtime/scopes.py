@@ -69,11 +69,13 @@ class Within(Model):
 
     learner: str
     runs: int  # distinct runs (fits)
+    configurations: int  # distinct settings of the axes other than the seed
     seeds: int
-    pairs: int
-    mean: Number  # over every pair of distinct runs
-    ci95: list[float] | None  # Student's t over pairs that share no run
-    independent_pairs: int
+    pairs: int  # pairs of runs that differ only in the seed
+    mean: Number
+    ci95: list[float] | None
+    independent_pairs: int  # pairs that share no run
+    method: str | None = None  # how the interval was computed
     note: str | None = None
 
 

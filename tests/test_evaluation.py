@@ -124,9 +124,9 @@ def test_pairwise_matrix_blocks_and_within_learners(runs, outputs):
     mlp = expected[:3, :3][np.triu_indices(3, 1)]  # each pair of distinct runs once
     assert within["mlp"]["runs"] == 3 and within["mlp"]["pairs"] == 3
     assert within["mlp"]["mean"] == pytest.approx(mlp.mean())
-    assert (
-        within["mlp"]["independent_pairs"] == 1 and within["mlp"]["ci95"] is None
-    )  # 3 runs: one disjoint pair
+    assert within["mlp"]["independent_pairs"] == 1  # 3 runs share one test set: a bootstrap over examples
+    assert within["mlp"]["method"].startswith("percentile bootstrap over 40 test examples")
+    assert within["mlp"]["ci95"][0] <= within["mlp"]["mean"] <= within["mlp"]["ci95"][1]
     (between,) = entry["between_learners"]  # learners only against other learners
     assert (between["a"], between["b"]) == ("linear", "mlp") and between["n"] == 3  # one value per seed
     assert between["mean"] == pytest.approx(np.mean([expected[3 + k, k] for k in range(3)]))

@@ -259,7 +259,7 @@ def test_the_verdict_formats_what_evaluation_computed(tmp_path):
     sentences = verdict(results)
     assert (
         "Seed to seed, the 3 runs of mlp agree on 12.3% of test examples "
-        "[95% CI 0.10, 0.20; n = 1 independent pairs] (agreement)."
+        "[95% CI 0.10, 0.20; n = 3 pairs of runs] (agreement)."
     ) in sentences
     assert sentences[0].startswith("linear and mlp agree on")  # the comparison between learners first
     assert any(sentence.startswith("Across learners, H = ") for sentence in sentences)

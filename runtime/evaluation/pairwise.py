@@ -5,8 +5,9 @@ the same test examples), each distinct fit once, and two summaries at the unit o
   value per point (seed; a learner whose seed changes nothing takes part with its one run), their
   mean with a percentile bootstrap interval over test examples for prediction-based metrics (the
   examples are the independent unit), or Student's t over the points for representation metrics;
-- within a learner (seed-to-seed replication): the mean over pairs of its distinct runs, with a
-  t-interval over disjoint pairs (pairs that share no run are independent; n = disjoint pairs).
+- within a learner (seed-to-seed replication): the mean over pairs of its distinct runs that differ
+  only in the seed, with the same bootstrap over examples, or (representation metrics) Student's t
+  over pairs that share no run.
 
 Across folds, each fold's between-learner mean is one value (`pooled`, t over folds).
 """
@@ -48,7 +49,7 @@ def evaluate_pairwise(task: Task, pairwise: Pairwise) -> dict[str, Any]:
                 "matrix": result.matrix,
                 "undefined": result.undefined,
                 "between_learners": between_learners(result.matrix, runs, everyone, resampled),
-                "within_learners": within_learners(result.matrix, runs, everyone),
+                "within_learners": within_learners(result.matrix, runs, everyone, resampled),
                 "by_axis": by_axis(result.matrix, runs, everyone, swept),
             }
         )
@@ -133,36 +134,67 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def within_learners(matrix: np.ndarray, runs: list[Run], everyone: list[Run]) -> list[Row]:
-    """Per learner: pairs of its distinct runs (seed-to-seed replication), mean and interval."""
+def within_learners(
+    matrix: np.ndarray, runs: list[Run], everyone: list[Run], resampled: Interval | None = None
+) -> list[Row]:
+    """Per learner: seed-to-seed replication, i.e. pairs of its distinct runs that differ only in
+    the seed (the same width, data fraction, ... : one configuration)."""
     row_of = {run["node"]: i for i, run in enumerate(runs)}
     seeds: dict[str, set[int]] = defaultdict(set)
-    rows_of: dict[str, list[int]] = defaultdict(list)
+    configurations: dict[str, dict[tuple, list[int]]] = defaultdict(lambda: defaultdict(list))
+    placed: set[int] = set()  # a fit that ignores an axis belongs to the first configuration it is in
     for run in everyone:
         seeds[run["learner"]].add(run["seed"])
-        if row_of[run["node"]] not in rows_of[run["learner"]]:
-            rows_of[run["learner"]].append(row_of[run["node"]])
-    return [_within(matrix, learner, rows_of[learner], len(seeds[learner])) for learner in sorted(seeds)]
+        rows = configurations[run["learner"]][_configuration(run)]
+        if row_of[run["node"]] not in placed:
+            rows.append(row_of[run["node"]])
+            placed.add(row_of[run["node"]])
+    return [
+        _within(
+            matrix,
+            learner,
+            [r for r in configurations[learner].values() if r],
+            len(seeds[learner]),
+            resampled,
+        )
+        for learner in sorted(seeds)
+    ]
 
 
-def _within(matrix: np.ndarray, learner: str, rows: list[int], seeds: int) -> Row:
-    values = np.array([matrix[r, c] for k, r in enumerate(rows) for c in rows[k + 1 :]], dtype=float)
-    values = values[np.isfinite(values)]
-    disjoint = np.array([matrix[r, c] for r, c in zip(rows[::2], rows[1::2], strict=False)], dtype=float)
-    interval = metrics.t_interval(disjoint[np.isfinite(disjoint)])
+def _configuration(run: Run) -> tuple:
+    return tuple(sorted((k, v) for k, v in run["point"].items() if k != "seed"))
+
+
+def _within(
+    matrix: np.ndarray, learner: str, groups: list[list[int]], seeds: int, resampled: Interval | None
+) -> Row:
+    """The mean over pairs of runs within each configuration. Its interval: a bootstrap over test
+    examples where the metric allows it (the mean over every pair), else Student's t over pairs that
+    share no run (then the mean is theirs too, so that the two agree)."""
+    cells = [(r, c) for rows in groups for k, r in enumerate(rows) for c in rows[k + 1 :]]
+    cells = [cell for cell in cells if np.isfinite(matrix[cell])]
+    disjoint = [(r, c) for rows in groups for r, c in zip(rows[::2], rows[1::2], strict=False)]
+    disjoint = [cell for cell in disjoint if np.isfinite(matrix[cell])]
+    if resampled is not None and cells:
+        interval = resampled(cells)
+    else:
+        interval = metrics.t_interval(np.array([matrix[cell] for cell in disjoint], dtype=float))
+        interval["method"] = "t over pairs of runs that share no run"
     entry = {
         "learner": learner,
-        "runs": len(rows),
+        "runs": sum(len(rows) for rows in groups),
+        "configurations": len(groups),
         "seeds": seeds,
-        "pairs": int(values.size),
-        "mean": float(values.mean()) if values.size else None,
+        "pairs": len(cells),
+        "mean": interval["mean"],
         "ci95": [interval["low"], interval["high"]] if interval["low"] is not None else None,
-        "independent_pairs": interval["n"],
+        "independent_pairs": len(disjoint),
+        "method": interval.get("method"),
     }
-    if len(rows) == 1 and seeds > 1:
+    if all(len(rows) == 1 for rows in groups) and seeds > 1:
         entry["note"] = "deterministic: the seed has no effect (one fit stands for every seed)"
-    elif interval["low"] is None:
-        entry["note"] = "no interval: fewer than two pairs of runs that share no run"
+    elif entry["ci95"] is None:
+        entry["note"] = "no interval: too few pairs of runs"
     return entry
 
 

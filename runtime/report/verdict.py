@@ -66,10 +66,14 @@ def _replication(label: str, metric: Pairwise) -> list[str]:
             elif within.mean is not None:
                 low, high = within.ci95 or (None, None)
                 words = phrase(metric.metric, within.mean)
-                shown = _interval(low, high, within.independent_pairs, "independent pairs")
-                out.append(
-                    f"Seed to seed, the {within.runs} runs of {within.learner} {words}{shown} ({label})."
-                )
+                bootstrap = bool(within.method and within.method.startswith("percentile bootstrap"))
+                n = within.pairs if bootstrap else within.independent_pairs
+                unit = "pairs of runs" if bootstrap else "pairs that share no run"
+                shown = _interval(low, high, n, unit)
+                runs = f"the {within.runs} runs of {within.learner}"
+                if within.configurations > 1:
+                    runs += f" ({within.configurations} configurations)"
+                out.append(f"Seed to seed, {runs} {words}{shown} ({label}).")
     return list(dict.fromkeys(out))
 
 
