@@ -119,7 +119,8 @@ def bootstrap_over_examples(
         for k in range(resamples):
             index = rng.integers(0, n, n)
             matrix = pairwise.matrix([{key: v[index] for key, v in c.items()} for c in chosen], params).matrix
-            means[k] = np.nanmean([matrix[where[r], where[c]] for r, c in cells])
+            values = np.array([matrix[where[r], where[c]] for r, c in cells], dtype=float)
+            means[k] = values[np.isfinite(values)].mean() if np.isfinite(values).any() else np.nan
         full = pairwise.matrix(chosen, params).matrix
         mean = float(np.mean([full[where[r], where[c]] for r, c in cells]))
         finite = means[np.isfinite(means)]

@@ -101,7 +101,9 @@ def roc_auc(params: dict[str, Any], truth: np.ndarray, probabilities: np.ndarray
 
 @_score("log_loss")
 def log_loss(params: dict[str, Any], truth: np.ndarray, probabilities: np.ndarray) -> float:
-    return float(_sk().log_loss(truth, np.clip(probabilities, 1e-15, 1.0), labels=_classes(probabilities)))
+    clipped = np.clip(probabilities, 1e-15, 1.0)  # log 0 is -inf: a zero probability costs log(1e-15)
+    clipped /= clipped.sum(axis=1, keepdims=True)
+    return float(_sk().log_loss(truth, clipped, labels=_classes(probabilities)))
 
 
 def score(name: str, params: dict, truth: np.ndarray, probabilities: np.ndarray) -> object:
