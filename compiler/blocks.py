@@ -12,10 +12,12 @@ from pydantic import ConfigDict, Field
 
 from .fields import Device, Ref, Schema, SweepValues, Text, choice, entry
 
+MAX_SEED = 2**32 - 1  # numpy's and scikit-learn's seeds are 32-bit
+
 
 class ExperimentBlock(Schema):
     description: Text = ""
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     device: Device = "auto"
     tags: list[Text] = Field(default_factory=list)
 

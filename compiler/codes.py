@@ -65,6 +65,14 @@ UNKNOWN_SWEEP_AXIS = define("E250", "unknown-sweep-axis", "A sweep over an axis 
 EMPTY_SWEEP = define("E251", "empty-sweep", "A sweep axis with no values.")
 ZIP_LENGTH_MISMATCH = define("E252", "zip-length-mismatch", "Paired sweep axes of different lengths.")
 MIXED_FOLDS = define("E253", "mixed-folds", "Datasets split into different numbers of folds.")
+SWEEP_TOO_LARGE = define(
+    "E254", "sweep-too-large", "A sweep whose cross product gives more runs than homogc compiles."
+)
+AXIS_SET_TWICE = define("E255", "axis-set-twice", "A sweep axis set by two members of the sweep.")
+NO_VALIDATION_SPLIT = define(
+    "E256", "no-validation-split", "Early stopping for a learner whose dataset has no validation split."
+)
+TOO_MANY_CLUSTERS = define("E257", "too-many-clusters", "k-means asked for more clusters than items.")
 
 # Lowering.
 NOT_HASHABLE = define(

@@ -64,15 +64,17 @@ def _compile(document: Document, registry: Registry, options: Options) -> Compil
 
 
 def _settings(document: Document) -> dict[str, Span]:
-    """Where the experiment block gives each of its settings a value (for errors found at run time,
-    such as a device this machine lacks)."""
+    """Where the experiment and report blocks give their settings a value, for errors found at run
+    time: `device` (a device this machine lacks), `report.path` (a report path that cannot be
+    written)."""
     found = {}
     for block in document.blocks:
-        if block.kind.text == "experiment":
+        if block.kind.text in ("experiment", "report"):
+            prefix = "" if block.kind.text == "experiment" else "report."
             for member in block.members:
                 key = getattr(member, "key", None)
                 if key is not None:
-                    found[key.text] = member.value.span
+                    found[prefix + key.text] = member.value.span
     return found
 
 

@@ -123,6 +123,22 @@ class FitParams(IR):
     seed: int
     fold: int
     data_fraction: float
+    # A digest of the seeds that train together as one vectorised group ("": the fit trains alone).
+    # A replica's bits depend on the replicas it is stacked with (the batched kernels' blocking), so
+    # the group is part of the fit's id: a result depends only on its node id. The group's fits are
+    # one task, and it always trains whole.
+    group: str = ""
+
+
+def trains_together(learner: LearnerIR) -> bool:
+    """Whether fits that differ only in seed train as one vectorised group (stacked weights): an
+    MLP, or MLP encoders concatenated under an MLP head. Other torch networks train one seed at a
+    time, as a group of one."""
+    if learner.backend != "torch":
+        return False
+    if learner.kind == "model":
+        return learner.arch.name == "mlp"
+    return learner.strategy.name == "concat" and learner.encoder.name == "mlp" and learner.head.name == "mlp"
 
 
 class ReportIR(IR):

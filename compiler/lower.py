@@ -26,8 +26,8 @@ from homog.dsl.syntax import Span
 from . import codes
 from .context import Context
 from .graph import Graph
-from .hashing import NotHashable
-from .ir import ExperimentIR, FitIR, FitParams, LearnerIR, PointIR
+from .hashing import NotHashable, canonical_json, content_hash
+from .ir import ExperimentIR, FitIR, FitParams, LearnerIR, PointIR, trains_together
 from .passes.sweeps import NETWORK_AXES
 
 CPU = {"backend": "numpy", "device": "cpu"}
@@ -69,6 +69,12 @@ class _Lowering:
         self.modalities = {m.name: m for m in ir.modalities}
         self.learners = {learner.name: learner for learner in ir.learners}
         self.varying = [axis for axis in POINT_AXES if len({getattr(p, axis) for p in ir.sweep}) > 1]
+        # A sweep point's axes but the seed -> a digest of the seeds swept with them (a vectorised
+        # group), computed once so that lowering stays linear in the number of points.
+        seeds: dict[str, list[int]] = {}
+        for point in ir.sweep:
+            seeds.setdefault(_configuration(point), []).append(point.seed)
+        self.groups = {key: content_hash(sorted(set(values)))[:16] for key, values in seeds.items()}
         # condition -> the learners predicted under it: those it applies to, and their late inputs
         self.predicted = {c.name: self.with_inputs(c.learners) for c in ir.conditions}
 
@@ -179,13 +185,20 @@ def _fit_params(low: _Lowering, fit: FitIR) -> dict[str, Any]:
     """The learner as trained, with what else decides the fit: seed, fold and data fraction. A learner
     whose fit does not use the seed gets seed 0, so that its seeds are one node."""
     learner = fit.learner
+    # Every seed of this configuration trains in one group; which seeds is part of the id.
+    group = low.groups[_configuration(fit.point)] if trains_together(learner) else ""
     return FitParams(
         learner=learner,
         augment={name: low.modalities[name].augment for name in learner.inputs},
         seed=fit.point.seed if seed_matters(learner, fit.point) else 0,
         fold=fit.point.fold,
         data_fraction=fit.point.data_fraction,
+        group=group,
     ).model_dump()
+
+
+def _configuration(point: PointIR) -> str:
+    return canonical_json(point.model_dump(exclude={"seed"}))
 
 
 def _late_fuse(low: _Lowering, learner: LearnerIR, index: int, point: PointIR) -> None:

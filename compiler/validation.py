@@ -92,9 +92,9 @@ def _diagnostic(error: dict, spans, key_spans, where: Span, subject: str, keys: 
         bound = error["ctx"][bound_key]
         return Diagnostic(
             codes.OUT_OF_RANGE,
-            f"'{path}' must be {words} {bound:g}, not {value:g}",
+            f"'{path}' must be {words} {_number(bound)}, not {_number(value)}",
             span,
-            hint=f"use a value {words} {bound:g}",
+            hint=f"use a value {words} {_number(bound)}",
         )
     if kind in ("too_short", "too_long"):
         least = error["ctx"].get("min_length")
@@ -118,6 +118,11 @@ def _diagnostic(error: dict, spans, key_spans, where: Span, subject: str, keys: 
     return Diagnostic(
         codes.OUT_OF_RANGE, f"{path or subject}: {message}", span, hint="see the language reference"
     )
+
+
+def _number(value: float) -> str:
+    """Integers exactly (a seed's bound is 4294967295, not 4.29497e+09), other numbers briefly."""
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def _type_hint(kind: str, value: object) -> str:

@@ -7,10 +7,13 @@ generic parse error: a range with a float bound, an unknown string escape or
 
 from __future__ import annotations
 
+import math
+
 from lark import Token, Transformer, v_args
 
 from . import codes
 from .diagnostics import Diagnostic, Related
+from .limits import MAX_INTEGER, MAX_RANGE, MAX_STRING
 from .syntax import (
     Argument,
     Attribute,
@@ -148,23 +151,73 @@ class Builder(Transformer):
                         hint="write a list of values instead, e.g. [0.1, 0.5, 1.0]",
                     )
                 )
-                bounds.append(int(bound.value))
+                bounds.append(int(bound.value) if math.isfinite(bound.value) else 0)
             else:
                 bounds.append(bound.value)
-        return Range(bounds[0], bounds[1], span=self._span(meta))
+        span = self._span(meta)
+        count = bounds[1] - bounds[0] + 1
+        if count > MAX_RANGE:
+            self.diagnostics.append(
+                Diagnostic(
+                    codes.RANGE_TOO_LONG,
+                    f"this range holds {count:,} values; a range holds at most {MAX_RANGE:,}",
+                    span,
+                    hint="sweep fewer values: a study rarely needs more than a few dozen seeds",
+                )
+            )
+            bounds[1] = bounds[0]  # nothing downstream ever counts the values out
+        return Range(bounds[0], bounds[1], span=span)
 
     def integer(self, meta, children):
         (token,) = children
-        return Integer(int(token), span=token_span(self.path, token))
+        span = token_span(self.path, token)
+        digits = str(token).lstrip("-")
+        # Count the digits before converting: Python refuses to read more than 4,300 of them.
+        significant = digits.lstrip("0") or "0"
+        if len(significant) > len(str(MAX_INTEGER)) or int(significant) > MAX_INTEGER:
+            self.diagnostics.append(
+                Diagnostic(
+                    codes.NUMBER_TOO_LARGE,
+                    f"this integer has {len(digits):,} digits and does not fit in 64 bits "
+                    f"(at most {MAX_INTEGER:,})",
+                    span,
+                    hint="write a smaller number; seeds, for one, are at most 4294967295",
+                )
+            )
+            return Integer(0, span=span)
+        return Integer(-int(significant) if str(token).startswith("-") else int(significant), span=span)
 
     def float(self, meta, children):
         (token,) = children
-        return Float(float(token), str(token), span=token_span(self.path, token))
+        span = token_span(self.path, token)
+        value = float(token)
+        if not math.isfinite(value):
+            self.diagnostics.append(
+                Diagnostic(
+                    codes.NUMBER_TOO_LARGE,
+                    f"{_shortened(str(token))} is too large to represent: it would be infinite",
+                    span,
+                    hint="numbers are at most about 1.8e308; write a smaller exponent",
+                )
+            )
+            value = 0.0
+        return Float(value, str(token), span=span)
 
     def string(self, meta, children):
         (token,) = children
         span = token_span(self.path, token)
-        return String(self._unescape(str(token)[1:-1], span), span=span)
+        body = str(token)[1:-1]
+        if len(body) > MAX_STRING:
+            self.diagnostics.append(
+                Diagnostic(
+                    codes.STRING_TOO_LONG,
+                    f"this string is {len(body):,} characters long; a string holds at most {MAX_STRING:,}",
+                    Span(span.file, span.line, span.column, span.line, span.column + 1),
+                    hint="shorten it: descriptions, titles and paths need far fewer characters",
+                )
+            )
+            return String("", span=span)
+        return String(self._unescape(body, span), span=span)
 
     def _unescape(self, body: str, span: Span) -> str:
         out = []
@@ -191,6 +244,10 @@ class Builder(Transformer):
                 out.append(escaped)
             i += 2
         return "".join(out)
+
+
+def _shortened(text: str, keep: int = 12) -> str:
+    return text if len(text) <= 2 * keep else f"{text[:keep]}...{text[-keep:]}"
 
 
 def _as_token(node: Boolean) -> Token:

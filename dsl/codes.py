@@ -39,3 +39,13 @@ DUPLICATE_KEY = define("E120", "duplicate-key", "A key set twice in one block or
 POSITIONAL_AFTER_KEYWORD = define(
     "E121", "positional-after-keyword", "A positional argument after a keyword argument."
 )
+
+# Bounds: checked while reading, before any work grows with them.
+TOO_DEEPLY_NESTED = define(
+    "E122", "too-deeply-nested", "Blocks, lists and calls nested deeper than the language allows."
+)
+NUMBER_TOO_LARGE = define(
+    "E123", "number-too-large", "An integer beyond 64 bits, or a number too large to represent."
+)
+STRING_TOO_LONG = define("E124", "string-too-long", "A string longer than the language allows.")
+RANGE_TOO_LONG = define("E125", "range-too-long", "A range of more values than the language allows.")

@@ -21,6 +21,7 @@ from . import codes
 from .builder import Builder, token_span
 from .diagnostics import Diagnostic, Related, Severity
 from .gc_pause import gc_paused
+from .limits import MAX_DEPTH
 from .structure import check_structure
 from .syntax import Comment, Document, Member, Span
 
@@ -187,6 +188,8 @@ class _TokenFilter:
                 if inside_value or not self.history or self.history[-1].type == "_NL":
                     continue
             elif kind in _OPENERS:
+                if len(self.open) >= MAX_DEPTH:
+                    raise _Stop(_too_deep(self.path, token, self.open))
                 self.open.append(token)
             elif kind in _CLOSERS:
                 self._close(token)
@@ -223,6 +226,18 @@ class _TokenFilter:
                 hint=f"remove it, or add the missing {_SYMBOL[wanted]} before it",
             )
         )
+
+
+def _too_deep(path: str, token: Token, open_: list[Token]) -> Diagnostic:
+    # Checked before the parser sees the token: nothing recursive ever meets a deeper tree.
+    return Diagnostic(
+        codes.TOO_DEEPLY_NESTED,
+        f"{_SYMBOL[token.type]} opens level {len(open_) + 1} of nesting; "
+        f"blocks, lists and calls nest at most {MAX_DEPTH} deep",
+        token_span(path, token),
+        hint="flatten the value: a spec never needs more than a few levels",
+        related=(Related(token_span(path, open_[0]), "the outermost level opens here"),),
+    )
 
 
 def _lexical_error(error: UnexpectedCharacters, text: str, path: str) -> Diagnostic:

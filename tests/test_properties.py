@@ -1,26 +1,35 @@
-"""Property tests of the front end.
+"""Property tests of the front end and the compiler.
 
 For generated valid specs, formatting keeps the syntax tree and is idempotent.
 For random bytes and random mutations of the shipped specs, `homogc check`
-only ever reports diagnostics: never an unhandled exception.
+only ever reports diagnostics: never an unhandled exception. Byte, token and
+line mutations, and valid specs generated from the language (which compile
+cleanly, reaching every pass and the graph), go through `compile_text`.
+
+CI runs 5,000 fuzz cases, twice HOMOG_FUZZ_EXAMPLES (2,500 in CI): half of it
+each for the two `homogc check` tests, a quarter each for the four
+`compile_text` tests. tests/bench/fuzz_bench.py runs the same cases at scale.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from homog.compiler import compile_text
 from homog.dsl.formatter import format_document, quote
 from homog.dsl.parser import parse
 
+from .bench import fuzz_bench
 from .conftest import run_cli
 
-SPECS = sorted((Path(__file__).parent.parent / "specs").glob("*.homog"))
+SPECS = fuzz_bench.SPECS
 # CI runs at least 5,000 fuzz cases; a quick local run may lower this.
 FUZZ_EXAMPLES = int(os.environ.get("HOMOG_FUZZ_EXAMPLES", "2500"))
+CHECK_EXAMPLES = max(1, FUZZ_EXAMPLES // 2)  # each of the two `homogc check` tests
+COMPILE_EXAMPLES = max(1, FUZZ_EXAMPLES // 4)  # each of the four compile_text tests
 
 names = st.from_regex(r"[a-z_][a-z0-9_]{0,7}", fullmatch=True).filter(lambda n: n not in ("true", "false"))
 
@@ -107,7 +116,7 @@ def _check_never_crashes(tmp_path_factory, data: bytes) -> None:
     assert "internal error" not in result.stderr
 
 
-@settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=CHECK_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.binary(max_size=300))
 def test_check_reports_random_bytes_without_crashing(tmp_path_factory, data):
     _check_never_crashes(tmp_path_factory, data)
@@ -131,7 +140,48 @@ def mutated_specs(draw):
     return text.encode("utf-8")
 
 
-@settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=CHECK_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(mutated_specs())
 def test_check_reports_mutated_specs_without_crashing(tmp_path_factory, data):
     _check_never_crashes(tmp_path_factory, data)
+
+
+def _compiles_without_crashing(text: str | bytes) -> None:
+    """What `homogc check` does with the text: decode, then compile; an exception is exit 3."""
+    decoded = fuzz_bench.decode(text)
+    if decoded is not None:
+        compile_text(decoded, "fuzz.homog")
+
+
+def _base(rng) -> str:
+    return rng.choice(fuzz_bench._TEXTS) if rng.random() < 0.7 else fuzz_bench.valid_spec(rng)
+
+
+_FUZZ = settings(max_examples=COMPILE_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+@_FUZZ
+@given(st.randoms(use_true_random=False))
+def test_compile_survives_byte_mutations(rng):
+    _compiles_without_crashing(fuzz_bench.byte_mutation(rng, _base(rng)))
+
+
+@_FUZZ
+@given(st.randoms(use_true_random=False))
+def test_compile_survives_token_mutations(rng):
+    _compiles_without_crashing(fuzz_bench.token_mutation(rng, _base(rng)))
+
+
+@_FUZZ
+@given(st.randoms(use_true_random=False))
+def test_compile_survives_line_mutations(rng):
+    _compiles_without_crashing(fuzz_bench.line_mutation(rng, _base(rng)))
+
+
+@_FUZZ
+@given(st.randoms(use_true_random=False))
+def test_generated_valid_specs_compile_cleanly(rng):
+    spec = fuzz_bench.valid_spec(rng)
+    compilation = compile_text(spec, "generated.homog")
+    assert compilation.ok, (spec, compilation.diagnostics)
+    assert compilation.graph is not None and compilation.graph.nodes

@@ -45,6 +45,8 @@ def populations(ctx: Context) -> None:
             call = ctx.call(invocation)
             if call is not None:
                 _metric(ctx, facts, call, invocation)
+                if call.entry.name == "cluster":
+                    _cluster_size(ctx, facts, call, invocation)
     for evaluate in ctx.of_kind("evaluate"):
         for condition in evaluate.nested:
             _condition(ctx, facts, condition)
@@ -136,6 +138,39 @@ def _metric(ctx: Context, facts: dict[str, Facts], call, invocation) -> None:
         hint="runs on different datasets are never compared: to compare these learners with each "
         "other, test them on one dataset",
     )
+
+
+def _cluster_size(ctx: Context, facts: dict[str, Facts], call, invocation) -> None:
+    """k-means cannot make fewer than one cluster, nor more clusters than it has items. The items are
+    at most the learners (level = learners), or their distinct runs on one fold (runs that are one fit
+    are one item): an error only where even that many are too few."""
+    k = call.params.k
+    if not isinstance(k, int) or isinstance(k, bool):
+        return  # auto
+    span = invocation.spans.get(("k",), invocation.span)
+    if k < 1:
+        ctx.report(
+            codes.OUT_OF_RANGE,
+            f"'k' of 'cluster' must be at least 1, not {k}",
+            span,
+            hint="ask for at least one cluster, or write k = auto to choose k by silhouette",
+        )
+        return
+    if call.params.method != "kmeans":
+        return  # hierarchical clustering draws a dendrogram and takes no k
+    learners = len([d for d in ctx.blocks if d.kind in ("model", "fusion")])
+    if call.params.level == "learners":
+        items, what = learners, f"{learners} learner{'s' if learners != 1 else ''}"
+    else:
+        items = _distinct(ctx, facts, list(facts))
+        what = f"at most {items} distinct run{'s' if items != 1 else ''}"
+    if k > items:
+        ctx.report(
+            codes.TOO_MANY_CLUSTERS,
+            f"'cluster' asks k-means for {k} clusters of {what}",
+            span,
+            hint=f"ask for at most {items} clusters, or write k = auto to choose k by silhouette",
+        )
 
 
 def _identical_runs(ctx: Context, facts: dict[str, Facts], names: list[str], metric: str, invocation):

@@ -7,6 +7,10 @@
 
 gives 5 x 3 = 15 points. Without a sweep, every learner runs once, with the
 experiment's seed, full width and all the training data.
+
+The number of runs (learners x points x folds) is counted from the axes'
+lengths before anything is expanded, and bounded by MAX_RUNS: every run is a
+training, and the graph and its compilation grow with the runs.
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from homog.dsl.diagnostics import did_you_mean
+from homog.dsl.diagnostics import Related, did_you_mean
 from homog.dsl.syntax import Attribute, Call, ListValue, Range, Span
 
 from .. import codes
+from ..blocks import MAX_SEED
 from ..context import Context
+
+MAX_RUNS = 20_000  # learners x sweep points x folds; lowering is linear: 20,000 runs compile in a few seconds
 
 
 @dataclass(frozen=True)
@@ -32,7 +39,7 @@ class Axis:
 
 
 AXES = {
-    "seed": Axis(True, 0, True, None, "the seed of initial weights, batch order and dropout"),
+    "seed": Axis(True, 0, True, MAX_SEED, "the seed of initial weights, batch order and dropout"),
     "width": Axis(False, 0, False, None, "multiplies every hidden size of a network"),
     "data_fraction": Axis(False, 0, False, 1.0, "the fraction of the training split used"),
     "lr": Axis(False, 0, False, None, "the learning rate of a network's optimizer"),
@@ -57,21 +64,71 @@ def expand_sweeps(ctx: Context) -> None:
     }
     groups: list[list[dict[str, Any]]] = []
     sweep = ctx.one("sweep")
+    setters: dict[str, Span] = {}  # axis -> where it is first set
     if sweep is not None:
         for member in sweep.block.members:
             if isinstance(member, Attribute):
                 group = _group(ctx, member)
-                if group is not None:
+                if group is not None and _set_once(ctx, member, setters):
                     groups.append(group)
+    folds = _folds(ctx)
+    if not _within_bounds(ctx, sweep, groups, folds):
+        ctx.sweep_points = []
+        return
     points = []
     for combination in itertools.product(*groups):
         point = dict(defaults)
         for part in combination:
             point.update(part)
         points.append(point)
-    folds = _folds(ctx)
     ctx.sweep_points = [{**point, "fold": fold} for point in points for fold in range(folds)]
     _metrics_need_two_runs(ctx)
+
+
+def _set_once(ctx: Context, member: Attribute, setters: dict[str, Span]) -> bool:
+    """An axis is set by one member: plainly, or in one zip(...); a second would silently win."""
+    value = member.value
+    if isinstance(value, Call) and value.callee.dotted == "zip" and member.key.text not in AXES:
+        named = [(arg.name.text, arg.name.span) for arg in value.args if arg.name is not None]
+    else:
+        named = [(member.key.text, member.key.span)]
+    for axis, span in named:
+        first = setters.get(axis)
+        if first is not None:
+            ctx.report(
+                codes.AXIS_SET_TWICE,
+                f"sweep axis '{axis}' is set twice: one setting would silently replace the other",
+                span,
+                hint=f"set '{axis}' once: either plainly or in one zip(...)",
+                related=(Related(first, f"'{axis}' is first set here"),),
+            )
+            return False
+    for axis, span in named:
+        setters[axis] = span
+    return True
+
+
+def _within_bounds(ctx: Context, sweep, groups: list[list[dict[str, Any]]], folds: int) -> bool:
+    """Count the runs from the axes' lengths, before the cross product is expanded."""
+    learners = max(1, len([d for d in ctx.blocks if d.kind in ("model", "fusion")]))
+    points = 1
+    for group in groups:
+        points *= len(group)
+    runs = learners * points * folds
+    if runs <= MAX_RUNS:
+        return True
+    parts = [f"{learners} learner{'s' if learners != 1 else ''}"]
+    parts += [f"{len(group):,} {'/'.join(group[0])} values" for group in groups]
+    if folds > 1:
+        parts.append(f"{folds} folds")
+    ctx.report(
+        codes.SWEEP_TOO_LARGE,
+        f"the sweep gives {runs:,} runs ({' x '.join(parts)}); a spec compiles at most {MAX_RUNS:,}",
+        sweep.block.kind.span if sweep is not None else None,
+        hint="sweep fewer values (a few seeds per configuration usually suffice), "
+        "or split the study into several specs",
+    )
+    return False
 
 
 def _folds(ctx: Context) -> int:
@@ -213,15 +270,19 @@ def _check_value(name: str, value: Any):
     too_low = value < axis.low if axis.inclusive else value <= axis.low
     too_high = axis.high is not None and value > axis.high
     if too_low or too_high:
-        bounds = f"{'at least' if axis.inclusive else 'greater than'} {axis.low:g}"
+        bounds = f"{'at least' if axis.inclusive else 'greater than'} {_number(axis.low)}"
         if axis.high is not None:
-            bounds += f" and at most {axis.high:g}"
+            bounds += f" and at most {_number(axis.high)}"
         return (
             codes.OUT_OF_RANGE,
-            f"'{name}' values must be {bounds}, not {value:g}",
+            f"'{name}' values must be {bounds}, not {_number(value)}",
             f"'{name}' is {axis.meaning}",
         )
     return None
+
+
+def _number(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def _metrics_need_two_runs(ctx: Context) -> None:

@@ -28,6 +28,9 @@ def typecheck(ctx: Context) -> None:
     for fusion in ctx.of_kind("fusion"):
         _fusion_inputs(ctx, fusion)
     _late_fusion_cycles(ctx)
+    reported: set[tuple[int, str]] = set()
+    for learner in learners:
+        _early_stopping(ctx, learner, reported)
     _conditions(ctx)
     _representations(ctx)
     if not ctx.failed:  # an unresolved reference would make its target look unused
@@ -198,6 +201,53 @@ def _fusion_inputs(ctx: Context, fusion: Declared) -> None:
             data.head.name_span,
             hint="use mlp(hidden = [...]) as the head",
         )
+
+
+def _early_stopping(ctx: Context, learner: Declared, reported: set[tuple[int, str]]) -> None:
+    """Early stopping watches the validation split; a dataset without one would silently train every
+    epoch. Reported where the learner's stopping rule is set (its own train block, else the shared one)."""
+    if learner.data is None or not _trains_with_torch(ctx, learner):
+        return
+    own = next((n for n in learner.nested if n.kind == "train"), None)
+    layer = next(
+        (t for t in (own, ctx.one("train")) if t and t.data and "early_stopping" in t.data.model_fields_set),
+        None,
+    )
+    if layer is None or layer.data.early_stopping is None:
+        return
+    name = tested_on(ctx, learner)
+    dataset = ctx.names.get(name) if name else None
+    if dataset is None or dataset.kind != "dataset" or dataset.data is None:
+        return
+    if dataset.data.split is None:
+        validation, kind = 0.0, "holdout"
+        related = Related(dataset.name_span, f"'{dataset.name}' has no split: holdout(test = 0.25), alone")
+    else:
+        split = ctx.call(dataset.data.split)
+        if split is None:
+            return
+        validation, kind = split.params.validation, split.entry.name
+        related = Related(dataset.data.split.span, f"'{dataset.name}' is split here, with no validation part")
+    if validation > 0 or (id(layer), dataset.name) in reported:
+        return
+    reported.add((id(layer), dataset.name))
+    example = "kfold(k = 5, validation = 0.2)" if kind == "kfold" else "holdout(validation = 0.2)"
+    ctx.report(
+        codes.NO_VALIDATION_SPLIT,
+        f"'{learner.name}' stops early on a validation split, and dataset '{dataset.name}' has none: "
+        "it would silently train every epoch",
+        layer.data.early_stopping.span,
+        hint=f"give '{dataset.name}' a validation part, as in split = {example}, or remove early_stopping",
+        related=(related,),
+    )
+
+
+def _trains_with_torch(ctx: Context, learner: Declared) -> bool:
+    if learner.kind == "model":
+        call = ctx.call(learner.data.arch)
+        return call is not None and call.entry.backend == "torch"
+    strategy = ctx.call(learner.data.strategy)
+    return strategy is not None and not strategy.entry.late
 
 
 def _fusion_datasets(ctx: Context, fusion: Declared, targets: list[Declared]) -> None:
