@@ -1,15 +1,14 @@
-"""Data sources and splits: the `load` node.
+"""Datasets as the `load` node holds them, and the checks a dataset passes before any training.
 
-Sources ship with scikit-learn (no download) or are files: `.npz` (each array a
-field), CSV (each column a field; numbers where every cell parses, text
-otherwise) and Parquet (with the optional `pyarrow`). Problems with the data —
-a missing file or field, fields of different lengths, NaNs, a single class —
-are reported before any training starts.
+The sources that read data are in `sources.py`, the splits in `splits.py`.
+Problems with the data — a missing file or field, fields of different
+lengths, missing labels, continuous labels, text in a numeric field, NaNs, a
+single class, too few examples for the split — are located data errors,
+reported before any training starts.
 """
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,16 +19,10 @@ from homog.dsl.diagnostics import suggestion_hint
 from homog.dsl.syntax import Span
 
 from . import errors
-from .registry import implementation, implements
+from .registry import implementation
+from .splits import Split, make_splits
 
 Columns = dict[str, np.ndarray]
-
-
-@dataclass
-class Split:
-    train: np.ndarray
-    validation: np.ndarray
-    test: np.ndarray
 
 
 @dataclass
@@ -60,136 +53,109 @@ class Loaded:
 
 
 def load(source: CallIR, split: CallIR, seed: int, base: Path, origin: Span | None) -> Loaded:
-    fields, raw_labels = implementation("source", source.name)(base, origin, **source.params)
-    n = len(raw_labels)
-    for name, values in fields.items():
-        if len(values) != n:
+    """Read a source and check it before any training: one class label per example, one row per
+    example in every field, no missing or non-finite numbers, enough examples for the split."""
+    try:
+        fields, raw_labels, *more = implementation("source", source.name)(base, origin, **source.params)
+        lines = more[0] if more else None  # the file line of each example, where the source knows it
+        label = str(source.params.get("label", "target"))
+        raw_labels = _check_labels(raw_labels, label, lines)
+        n = len(raw_labels)
+        if n == 0:
+            raise errors.RunError(errors.DATA_TOO_FEW, "the data has no examples", "check the data file")
+        for name, values in fields.items():
+            _check_field(name, values, n, lines)
+        classes, labels = np.unique(raw_labels, return_inverse=True)
+        labels = labels.reshape(-1)
+        if len(classes) < 2:
             raise errors.RunError(
-                errors.DATA_LENGTHS_DIFFER,
-                f"field '{name}' has {len(values)} rows, the label has {n}",
-                "every field of a dataset needs one row per example",
-                origin,
+                errors.DATA_ONE_CLASS,
+                f"the label has a single class ({classes[0]})",
+                "a classification needs at least two classes",
             )
-        if values.dtype.kind == "f" and not np.isfinite(values).all():
-            bad = int((~np.isfinite(values.reshape(n, -1))).any(axis=1).sum())
-            raise errors.RunError(
-                errors.DATA_HAS_NAN,
-                f"field '{name}' has missing or non-finite values in {bad} rows",
-                "drop or impute those rows before running",
-                origin,
+        names = [str(c) for c in classes]
+        splits = make_splits(labels, split, seed, names)
+    except errors.RunError as error:
+        raise error.located(origin) from error.__cause__
+    return Loaded(fields, labels.astype(np.int64), names, splits)
+
+
+def shown_rows(rows: np.ndarray, lines: np.ndarray | None = None, shown: int = 5) -> str:
+    """Where some examples are: file lines where the source knows them, else their indices (from 0)."""
+    picked = [int(lines[r]) if lines is not None else int(r) for r in rows[:shown]]
+    text = ", ".join(str(r) for r in picked)
+    more = f" and {len(rows) - shown} more" if len(rows) > shown else ""
+    if lines is not None:
+        return f"line{'s' if len(rows) > 1 else ''} {text}{more}"
+    return f"{'indices' if len(rows) > 1 else 'index'} {text}{more}"
+
+
+def _check_labels(raw: np.ndarray, label: str, lines: np.ndarray | None) -> np.ndarray:
+    """The label as a column of classes: 1-D, none missing, not continuous numbers."""
+    raw = np.asarray(raw)
+    if raw.ndim != 1:
+        if raw.ndim == 0:
+            message = f"the label '{label}' is a single value (an array of shape ()), not one per example"
+            hint = "the label needs one class per example"
+        else:
+            message = f"the label '{label}' has shape {raw.shape}: it needs one class per example (1-D)"
+            hint = (
+                "save it as a 1-D array (y.ravel())"
+                if raw.shape[1:] == (1,) * (raw.ndim - 1)
+                else "for one-hot or score rows, save the class of each example (y.argmax(axis=1))"
             )
-    classes, labels = np.unique(raw_labels, return_inverse=True)
-    if len(classes) < 2:
+        raise errors.RunError(errors.DATA_LABELS_NOT_CLASSES, message, hint)
+    if raw.dtype.kind == "f":
+        missing = ~np.isfinite(raw)
+    elif raw.dtype.kind in "US":
+        missing = np.char.strip(raw.astype(str)) == ""
+    elif raw.dtype.kind == "O":
+        missing = np.array([value is None or (isinstance(value, float) and np.isnan(value)) for value in raw])
+    else:
+        missing = np.zeros(len(raw), dtype=bool)
+    if missing.any():
+        rows = np.flatnonzero(missing)
         raise errors.RunError(
-            errors.DATA_ONE_CLASS,
-            f"the label has a single class ({classes[0] if len(classes) else 'no rows'})",
-            "a classification needs at least two classes",
-            origin,
+            errors.DATA_LABELS_MISSING,
+            f"the label '{label}' is missing in {len(rows)} of {len(raw)} rows ({shown_rows(rows, lines)})",
+            "drop those rows, or give them their class, before running: a missing label is not a class",
         )
-    splits = make_splits(labels, split, seed)
-    return Loaded(fields, labels.astype(np.int64), [str(c) for c in classes], splits)
-
-
-def _sklearn(loader: str, image: bool = False):
-    def read(base: Path, origin: Span | None) -> tuple[Columns, np.ndarray]:
-        import sklearn.datasets
-
-        bunch = getattr(sklearn.datasets, loader)()
-        fields = {"features": bunch.data.astype(np.float32)}
-        if image:
-            fields["image"] = bunch.images.astype(np.float32)
-        return fields, bunch.target
-
-    return read
-
-
-implements("source", "sklearn.digits")(_sklearn("load_digits", image=True))
-implements("source", "sklearn.iris")(_sklearn("load_iris"))
-implements("source", "sklearn.wine")(_sklearn("load_wine"))
-implements("source", "sklearn.breast_cancer")(_sklearn("load_breast_cancer"))
-
-
-def _file(fmt: str, reader):
-    """A source read from a file: its columns are fields, `label` the label."""
-
-    def read(base: Path, origin: Span | None, path: str, label: str) -> tuple[Columns, np.ndarray]:
-        found = (base / path).resolve()
-        if not found.is_file():
+    if raw.dtype.kind == "f":
+        fractional = np.flatnonzero(raw != np.round(raw))
+        if len(fractional):
+            distinct = len(np.unique(raw))
             raise errors.RunError(
-                errors.DATA_FILE_MISSING,
-                f"no data file '{path}' (looked for {found})",
-                "paths are relative to the spec's folder",
-                origin,
+                errors.DATA_LABELS_NOT_CLASSES,
+                f"the label '{label}' looks continuous: {distinct} distinct values, "
+                f"{len(fractional)} of them not whole numbers (e.g. {raw[fractional[0]]:g} at "
+                f"{shown_rows(fractional[:1], lines)})",
+                "homogc classifies: give each example a class (an integer or a name), "
+                "for example by binning the values",
             )
-        try:
-            columns = reader(found)
-        except errors.RunError:
-            raise
-        except Exception as error:  # a malformed file, whatever the reader's exception
-            raise errors.RunError(
-                errors.DATA_UNREADABLE,
-                f"cannot read '{path}' as {fmt}: {error}",
-                f"check the {fmt} file",
-                origin,
-            ) from None
-        if label not in columns:
-            raise errors.RunError(
-                errors.DATA_FIELD_MISSING,
-                f"'{path}' has no label field '{label}'",
-                suggestion_hint(label, columns, "fields"),
-                origin,
-            )
-        labels = columns.pop(label)
-        return columns, labels
-
-    return implements("source", fmt)(read)
+    return raw
 
 
-def _npz(path: Path) -> Columns:
-    with np.load(path, allow_pickle=False) as data:
-        return {key: _numeric(data[key]) for key in data.files}
-
-
-def _csv(path: Path) -> Columns:
-    with path.open(newline="", encoding="utf-8") as file:
-        rows = list(csv.reader(file))
-    if not rows:
-        return {}
-    header, body = rows[0], rows[1:]
-    return {
-        name: _numeric(np.array([row[i] if i < len(row) else "" for row in body]))
-        for i, name in enumerate(header)
-    }
-
-
-def _parquet(path: Path) -> Columns:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
+def _check_field(name: str, values: np.ndarray, n: int, lines: np.ndarray | None) -> None:
+    if values.ndim == 0:
         raise errors.RunError(
-            errors.DATA_UNREADABLE,
-            "reading Parquet needs the optional package pyarrow",
-            "pip install 'homogc[parquet]'",
-        ) from None
-    table = pq.read_table(path)
-    return {name: _numeric(np.asarray(table.column(name).to_numpy())) for name in table.column_names}
-
-
-_file("npz", _npz)
-_file("csv", _csv)
-_file("parquet", _parquet)
-
-
-def _numeric(values: np.ndarray) -> np.ndarray:
-    """Numbers as float32 where every value parses; text (or integer labels) as they are."""
-    if values.dtype.kind in "iub":
-        return values
-    if values.dtype.kind == "f":
-        return values.astype(np.float32)
-    try:
-        return values.astype(np.float64).astype(np.float32)
-    except ValueError:
-        return values.astype(str)
+            errors.DATA_LENGTHS_DIFFER,
+            f"field '{name}' is a single value (an array of shape ()), the label has {n} rows",
+            "every field of a dataset needs one row per example",
+        )
+    if len(values) != n:
+        raise errors.RunError(
+            errors.DATA_LENGTHS_DIFFER,
+            f"field '{name}' has {len(values)} rows, the label has {n}",
+            "every field of a dataset needs one row per example",
+        )
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        rows = np.flatnonzero((~np.isfinite(values.reshape(n, -1))).any(axis=1))
+        raise errors.RunError(
+            errors.DATA_HAS_NAN,
+            f"field '{name}' has missing or non-finite values in {len(rows)} rows "
+            f"({shown_rows(rows, lines)})",
+            "drop or impute those rows before running",
+        )
 
 
 def field(loaded: Loaded, name: str, origin: Span | None) -> np.ndarray:
@@ -201,45 +167,6 @@ def field(loaded: Loaded, name: str, origin: Span | None) -> np.ndarray:
             origin,
         )
     return loaded.fields[name]
-
-
-def make_splits(labels: np.ndarray, split: CallIR, seed: int) -> list[Split]:
-    """Train, validation and test indices of each fold."""
-    return implementation("split", split.name)(labels, seed, **split.params)
-
-
-@implements("split", "holdout")
-def holdout(labels: np.ndarray, seed: int, test: float, stratify: bool, validation: float) -> list[Split]:
-    from sklearn.model_selection import train_test_split
-
-    indices = np.arange(len(labels))
-    train, tested = train_test_split(
-        indices, test_size=test, random_state=seed, stratify=labels if stratify else None
-    )
-    return [_split(labels, train, tested, seed, stratify, validation)]
-
-
-@implements("split", "kfold")
-def kfold(labels: np.ndarray, seed: int, k: int, stratify: bool, validation: float) -> list[Split]:
-    from sklearn.model_selection import KFold, StratifiedKFold
-
-    splitter = (StratifiedKFold if stratify else KFold)(n_splits=k, shuffle=True, random_state=seed)
-    folds = splitter.split(np.arange(len(labels)), labels)
-    return [_split(labels, train, test, seed, stratify, validation) for train, test in folds]
-
-
-def _split(
-    labels: np.ndarray, train: np.ndarray, test: np.ndarray, seed: int, stratify: bool, validation: float
-) -> Split:
-    """A fold's indices, sorted; the validation part is cut from training."""
-    held_out = np.array([], dtype=np.int64)
-    if validation > 0:
-        from sklearn.model_selection import train_test_split
-
-        train, held_out = train_test_split(
-            train, test_size=validation, random_state=seed, stratify=labels[train] if stratify else None
-        )
-    return Split(np.sort(train), np.sort(held_out), np.sort(test))
 
 
 def subsample(train: np.ndarray, labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:

@@ -13,6 +13,29 @@ DATA_LENGTHS_DIFFER = define(
 DATA_HAS_NAN = define("E304", "data-has-nan", "A numeric field with missing or non-finite values.")
 DATA_ONE_CLASS = define("E305", "data-one-class", "A label with a single class: nothing to classify.")
 DATA_UNREADABLE = define("E306", "data-unreadable", "A data file that cannot be read in its format.")
+DATA_LABELS_MISSING = define("E307", "data-labels-missing", "Examples whose label is missing (NaN or blank).")
+DATA_LABELS_NOT_CLASSES = define(
+    "E308",
+    "data-labels-not-classes",
+    "A label that is not one class per example: continuous numbers, or not a 1-D column.",
+)
+DATA_TOO_FEW = define(
+    "E309",
+    "data-too-few-examples",
+    "Too few examples for the split, a class too rare for it, or a transform that needs more.",
+)
+DATA_NOT_NUMERIC = define(
+    "E311",
+    "data-not-numeric",
+    "Text where numbers are needed: stray text in a numeric column, or a text field.",
+)
+DATA_RAGGED_ROWS = define("E312", "data-ragged-rows", "A table row with more or fewer cells than the header.")
+DATA_DUPLICATE_COLUMN = define("E313", "data-duplicate-column", "A table with two columns of the same name.")
+DATA_SHAPE_MISMATCH = define(
+    "E314",
+    "data-shape-mismatch",
+    "A field whose examples do not fit its modality's transforms or declared type (E244, at run time).",
+)
 DEVICE_UNAVAILABLE = define(
     "E310", "device-unavailable", "A device the spec asks for is not on this machine."
 )
@@ -42,3 +65,15 @@ class RunError(HomogError):
 
     def diagnostic(self) -> Diagnostic:
         return Diagnostic(self.code, self.message, self.origin, hint=self.hint)
+
+
+# Writing what a run produces, and the cache it reads (E34x).
+IO_FAILED = define(
+    "E340", "io-failed", "A file or folder homogc writes cannot be written: disk full, permission, read-only."
+)
+REPORT_PATH_INVALID = define(
+    "E341", "report-path-invalid", "A report path that names a folder, the spec itself or an input data file."
+)
+CACHE_ENTRY_DAMAGED = define(
+    "E342", "cache-entry-damaged", "A cache entry found damaged while a run was reading it."
+)

@@ -20,8 +20,8 @@ T = TypeVar("T")
 
 # Where the built-in implementations of each kind live.
 MODULES: dict[str, tuple[str, ...]] = {
-    "source": ("homog.runtime.data",),
-    "split": ("homog.runtime.data",),
+    "source": ("homog.runtime.sources",),
+    "split": ("homog.runtime.splits",),
     "transform": ("homog.runtime.transforms",),
     "augment": ("homog.runtime.learners.augment",),
     "condition": ("homog.runtime.transforms",),

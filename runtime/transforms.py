@@ -12,15 +12,96 @@ from __future__ import annotations
 import numpy as np
 
 from homog.compiler.ir import CallIR
+from homog.dsl.syntax import Span
 
+from . import errors
 from .registry import implementation, implements
 
 
 def apply_transforms(values: np.ndarray, transforms: list[CallIR], train: np.ndarray) -> np.ndarray:
     x = values
     for transform in transforms:
-        x = implementation("transform", transform.name)(x, train, **transform.params)
+        text = _is_text(x)
+        try:
+            x = implementation("transform", transform.name)(x, train, **transform.params)
+        except (ValueError, TypeError) as error:
+            if not text:
+                raise
+            raise _text_error(f"'{transform.name}' needs numbers, but the examples are text") from error
+    if _is_text(x):
+        raise _text_error("the examples are still text after the transforms")
     return x.astype(np.float32) if x.dtype.kind in "fiub" else x
+
+
+def _is_text(x: np.ndarray) -> bool:
+    return x.dtype.kind in "USO"
+
+
+def _text_error(message: str) -> errors.RunError:
+    return errors.RunError(
+        errors.DATA_NOT_NUMERIC,
+        message,
+        "start the transforms with one that turns text into numbers, such as hashed_ngrams",
+    )
+
+
+# The ranks of one example that each declared modality type takes, as the compiler checks them (E244).
+_RANKS = {"vector": (1,), "sequence": (2,), "image": (2, 3)}
+
+
+def check_shape(
+    values: np.ndarray,
+    transforms: list[CallIR],
+    declared: str,
+    modality: str,
+    source: str,
+    origin: Span | None,
+) -> None:
+    """The compiler's shape check (E244) for a field whose shape only the data tells: the shape of one
+    example through each transform's shape rule, then its rank against the declared type. `text`
+    modalities are not checked (no rank is declared for them)."""
+    from homog.compiler.registry import default_registry
+
+    shape: tuple[int, ...] = tuple(int(d) for d in values.shape[1:])
+    text = _is_text(values)
+    registry = default_registry()
+    for call in transforms:
+        entry = registry.get("transform", call.name)
+        if entry is None or entry.shape_rule is None:
+            continue
+        result = entry.shape_rule(shape, entry.params.model_construct(**call.params))
+        if isinstance(result, str):
+            raise errors.RunError(
+                errors.DATA_SHAPE_MISMATCH,
+                f"in modality '{modality}': {result}",
+                f"each example of '{source}' has shape {_shape(shape)} at this point",
+                origin,
+            )
+        shape, text = tuple(result), False
+    if declared not in _RANKS or len(shape) in _RANKS[declared]:
+        return
+    raise errors.RunError(
+        errors.DATA_SHAPE_MISMATCH,
+        f"modality '{modality}' is declared {declared}, but its examples have shape {_shape(shape)}",
+        _type_for_shape(shape, declared, text),
+        origin,
+    )
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _type_for_shape(shape: tuple[int, ...], declared: str, text: bool) -> str:
+    if text:
+        return "the field is text: add hashed_ngrams to the transforms to make each example a vector"
+    if not shape:
+        return "each example is a single number: add 'flatten' to the transforms for a vector of one"
+    if len(shape) == 1:
+        return "declare type = vector"
+    if declared == "vector":
+        return "add 'flatten' to the transforms, or declare type = image"
+    return "declare type = image or sequence to match the shape"
 
 
 @implements("transform", "standardize")
@@ -48,6 +129,19 @@ def flatten(x: np.ndarray, train: np.ndarray) -> np.ndarray:
 def pca(x: np.ndarray, train: np.ndarray, components: int) -> np.ndarray:
     from sklearn.decomposition import PCA
 
+    if x.ndim != 2 or components > x.shape[1]:
+        raise errors.RunError(
+            errors.DATA_SHAPE_MISMATCH,
+            f"pca asks for {components} components of examples of shape {_shape(x.shape[1:])}",
+            "pca needs vectors with at least as many features as components: flatten first, "
+            "or ask for fewer components",
+        )
+    if components > len(train):
+        raise errors.RunError(
+            errors.DATA_TOO_FEW,
+            f"pca asks for {components} components, but it is fitted on {len(train)} training examples",
+            f"ask for at most {len(train)} components, or use more examples",
+        )
     pca = PCA(n_components=components, random_state=0).fit(x[train])
     return pca.transform(x)
 

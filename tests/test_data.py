@@ -72,6 +72,39 @@ def test_csv_with_a_text_column_runs(tmp_path):
     assert result.status == 0, result.stderr
 
 
+def _run_with(tmp_path, source: str, field: str, transform: str):
+    spec = tmp_path / "data.homog"
+    text = SPEC.format(source=source, field=field).replace(
+        "  type = vector\n", f"  type      = vector\n  transform = {transform}\n"
+    )
+    spec.write_text(text)
+    return run_cli("run", "--quiet", "--cache", str(tmp_path / "c"), "--runs", str(tmp_path / "r"), str(spec))
+
+
+def test_whole_float_labels_are_classes(tmp_path):
+    x = np.random.default_rng(0).standard_normal((40, 3)).astype(np.float32)
+    _npz(tmp_path, x=x, y=(x[:, 0] > 0).astype(float))
+    result = _run(tmp_path, 'npz("d.npz", label = "y")')
+    assert result.status == 0, result.stderr
+
+
+def test_a_text_column_with_some_numbers_stays_text(tmp_path):
+    """A column of mostly text with a few cells that parse as numbers is text, not an error."""
+    words = ["good day", "bad night", "fine", "awful"]
+    rows = [f"{words[i % 4]} {i % 2},{i % 2}" if i % 7 else f"{i},{i % 2}" for i in range(60)]
+    (tmp_path / "d.csv").write_text("\n".join(["text,y", *rows]) + "\n")
+    result = _run_with(tmp_path, 'csv("d.csv", label = "y")', "text", "[hashed_ngrams(features = 32)]")
+    assert result.status == 0, result.stderr
+
+
+def test_an_image_field_flattened_is_a_vector(tmp_path):
+    """The shape check mirrors the compiler's: a flatten makes an (n, 4, 4) field a vector."""
+    x = np.random.default_rng(0).standard_normal((40, 4, 4)).astype(np.float32)
+    _npz(tmp_path, x=x, y=(x[:, 0, 0] > 0).astype(int))
+    result = _run_with(tmp_path, 'npz("d.npz", label = "y")', "x", "[flatten, standardize]")
+    assert result.status == 0, result.stderr
+
+
 @pytest.mark.parametrize(
     ("arrays", "source", "field", "code", "message"),
     [
@@ -122,3 +155,26 @@ def test_data_problems_are_located_errors(tmp_path, arrays, source, field, code,
     where = "9:10" if code == "E302" and field == "z" else "5:9"  # the modality, or the dataset
     assert f"data.homog:{where}: error[{code}]" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["npz", "csv", "parquet"])
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_non_finite_values_are_located_in_every_format(tmp_path, fmt, bad):
+    x = np.random.default_rng(0).standard_normal(40)
+    x[6] = bad
+    y = np.arange(40) % 2
+    if fmt == "npz":
+        _npz(tmp_path, x=x[:, None], y=y)
+    elif fmt == "csv":
+        rows = [f"{value},{label}" for value, label in zip(x, y, strict=True)]
+        (tmp_path / "d.csv").write_text("\n".join(["x,y", *rows]) + "\n")
+    else:
+        pa = pytest.importorskip("pyarrow")
+        pq = pytest.importorskip("pyarrow.parquet")
+        pq.write_table(pa.table({"x": x, "y": y}), tmp_path / "d.parquet")
+    result = _run_with(tmp_path, f'{fmt}("d.{fmt}", label = "y")', "x", "[flatten]")
+    assert result.status == 1
+    assert (
+        "data.homog:5:9: error[E304]: field 'x' has missing or non-finite values in 1 rows" in result.stderr
+    )
+    assert "line 8" in result.stderr if fmt == "csv" else "index 6" in result.stderr

@@ -15,9 +15,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from homog.compiler.ir import FitParams, LearnerIR
+from homog.compiler.ir import FitParams, trains_together
 
-from ..data import Split, subsample
+__all__ = ["Learner", "Outputs", "Trained", "TrainingData", "learner_for", "trains_together"]
+
+from ..data import subsample
+from ..splits import Split
 
 
 @dataclass
@@ -77,14 +80,3 @@ def learner_for(params: FitParams, key: str, device: Any = None) -> Learner:
     from .torch_backend import TorchLearner
 
     return TorchLearner(params, device)
-
-
-def trains_together(learner: LearnerIR) -> bool:
-    """Whether fits that differ only in seed train as one vectorised group (stacked weights): an
-    MLP, or MLP encoders concatenated under an MLP head. Other torch networks train one seed at a
-    time, as a group of one."""
-    if learner.backend != "torch":
-        return False
-    if learner.kind == "model":
-        return learner.arch.name == "mlp"
-    return learner.strategy.name == "concat" and learner.encoder.name == "mlp" and learner.head.name == "mlp"

@@ -7,8 +7,9 @@ import numpy as np
 from homog.compiler.graph import Node
 from homog.compiler.ir import CallIR
 
-from .. import data
+from .. import data, errors
 from ..cache import Artifact
+from ..splits import make_splits
 from . import Env, Inputs
 
 
@@ -24,16 +25,29 @@ def compute(node: Node, inputs: Inputs, env: Env) -> Artifact:
 
 
 def _sample(loaded: data.Loaded, rows: int, split: CallIR, seed: int) -> data.Loaded:
-    """A stratified sample of `rows` examples, split anew: the reduced mode of --smoke."""
+    """A sample of `rows` examples, split anew: the reduced mode of --smoke. Stratified where every
+    class can be (twice or more, and room for each class in the sample and in what is left)."""
     from sklearn.model_selection import train_test_split
 
+    counts = np.bincount(loaded.labels)
+    present = int((counts > 0).sum())
+    stratified = counts[counts > 0].min() >= 2 and min(rows, len(loaded.labels) - rows) >= present
     keep, _ = train_test_split(
-        np.arange(len(loaded.labels)), train_size=rows, random_state=seed, stratify=loaded.labels
+        np.arange(len(loaded.labels)),
+        train_size=rows,
+        random_state=seed,
+        stratify=loaded.labels if stratified else None,
     )
     keep = np.sort(keep)
     labels = loaded.labels[keep]
     fields = {name: values[keep] for name, values in loaded.fields.items()}
-    return data.Loaded(fields, labels, loaded.classes, data.make_splits(labels, split, seed))
+    try:
+        splits = make_splits(labels, split, seed, loaded.classes)
+    except errors.RunError as error:
+        raise errors.RunError(
+            error.code, f"{error.message} (in the {rows}-example sample of --smoke)", error.hint
+        ) from None
+    return data.Loaded(fields, labels, loaded.classes, splits)
 
 
 def loaded(artifact: Artifact) -> data.Loaded:

@@ -7,7 +7,7 @@ import numpy as np
 from homog.compiler.graph import Node
 from homog.compiler.ir import CallIR
 
-from .. import data, transforms
+from .. import data, errors, transforms
 from ..cache import Artifact
 from . import Env, Inputs
 from .load import loaded
@@ -17,6 +17,8 @@ def compute(node: Node, inputs: Inputs, env: Env) -> Artifact:
     dataset = loaded(inputs["load"])
     values = data.field(dataset, node.params["field"], node.origin)
     calls = [CallIR(**call) for call in node.params["transforms"]]
+    source = f"{node.params['dataset']}.{node.params['field']}"
+    transforms.check_shape(values, calls, node.params["type"], node.name, source, node.origin)
     arrays = {
         f"x.{fold}": transforms.apply_transforms(values, calls, split.train)
         for fold, split in enumerate(dataset.splits)
@@ -27,11 +29,16 @@ def compute(node: Node, inputs: Inputs, env: Env) -> Artifact:
 def transformed(node: Node, own: data.Loaded, other: data.Loaded, fold: int) -> np.ndarray:
     """Every example of another dataset, through this view's transforms fitted on `own`'s training
     split of `fold` (a domain shift)."""
-    values = np.concatenate(
-        [
-            data.field(own, node.params["field"], node.origin),
-            data.field(other, node.params["field"], node.origin),
-        ]
-    )
+    mine = data.field(own, node.params["field"], node.origin)
+    theirs = data.field(other, node.params["field"], node.origin)
+    if mine.shape[1:] != theirs.shape[1:]:
+        raise errors.RunError(
+            errors.DATA_SHAPE_MISMATCH,
+            f"modality '{node.name}' reads examples of shape {mine.shape[1:]}, but the shifted dataset's "
+            f"field '{node.params['field']}' has examples of shape {theirs.shape[1:]}",
+            "a dataset condition needs a field of the same shape in both datasets",
+            node.origin,
+        )
+    values = np.concatenate([mine, theirs])
     calls = [CallIR(**call) for call in node.params["transforms"]]
     return transforms.apply_transforms(values, calls, own.splits[fold].train)[len(own.labels) :]
