@@ -2,7 +2,7 @@
 
 Exit status: 0 clean, 1 errors in a spec, 2 usage or I/O errors, 3 a bug in
 homogc (reported with a request to file it; the traceback only with --debug).
-The commands themselves are in `commands.py`.
+The commands themselves are in `commands.py` and `run_commands.py`.
 """
 
 from __future__ import annotations
@@ -12,18 +12,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .commands import (
-    EXIT_BUG,
-    Reporter,
-    cmd_check,
-    cmd_clean,
-    cmd_diff,
-    cmd_fmt,
-    cmd_graph,
-    cmd_report,
-    cmd_run,
-    cmd_show,
-)
+from .commands import EXIT_BUG, Reporter, cmd_check, cmd_diff, cmd_fmt, cmd_graph, cmd_report, cmd_show
+from .run_commands import cmd_cache_verify, cmd_clean, cmd_run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,8 +95,8 @@ def _running(commands) -> None:
     run.add_argument(
         "--address", help="with --executor ray: the cluster's address (default: a local instance)"
     )
-    run.add_argument("--cache", default=".homog", help="the cache folder (default .homog)")
-    run.add_argument("--runs", default="runs", help="where run directories are written (default runs)")
+    run.add_argument("--cache", help="the cache folder (default: .homog in the spec's folder)")
+    run.add_argument("--runs", help="where run directories are written (default: runs in the spec's folder)")
     run.set_defaults(handler=cmd_run)
 
     report = commands.add_parser("report", help="render a run directory's report again")
@@ -117,13 +107,26 @@ def _running(commands) -> None:
     diff = commands.add_parser("diff", help="what changed between two runs: the spec and the key numbers")
     diff.add_argument("a", metavar="A", help="a run directory, or a spec (its latest run)")
     diff.add_argument("b", metavar="B", help="a run directory, or a spec (its latest run)")
-    diff.add_argument("--runs", default="runs", help="where to look for the runs of a spec (default runs)")
+    diff.add_argument("--runs", help="where to look for the runs of a spec (default: runs beside it)")
     diff.add_argument("--html", metavar="OUT", help="also write the diff as an HTML page")
     diff.set_defaults(handler=cmd_diff)
 
     clean = commands.add_parser("clean", help="empty the cache")
-    clean.add_argument("--cache", default=".homog", help="the cache folder (default .homog)")
+    clean.add_argument("spec", nargs="?", metavar="SPEC", help="empty the cache beside this spec")
+    clean.add_argument("--cache", help="the cache folder (default: beside SPEC, else .homog here)")
     clean.set_defaults(handler=cmd_clean)
+
+    cache = commands.add_parser("cache", help="look after the cache")
+    actions = cache.add_subparsers(dest="action", required=True, metavar="ACTION")
+    verify = actions.add_parser(
+        "verify", help="check every cache entry against its checksums; exit 1 if any is damaged"
+    )
+    verify.add_argument("spec", nargs="?", metavar="SPEC", help="verify the cache beside this spec")
+    verify.add_argument("--cache", help="the cache folder (default: beside SPEC, else .homog here)")
+    verify.add_argument(
+        "--repair", action="store_true", help="remove damaged entries, so that the next run recomputes them"
+    )
+    verify.set_defaults(handler=cmd_cache_verify)
 
 
 def _device(text: str) -> str:

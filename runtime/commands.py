@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -46,7 +45,7 @@ class Reporter:
                 print(render(diagnostic, self.sources, self.color) + "\n", file=sys.stderr, flush=True)
 
 
-def _load(path: str, reporter: Reporter, text: str | None = None) -> tuple[str | None, int]:
+def load_text(path: str, reporter: Reporter, text: str | None = None) -> tuple[str | None, int]:
     """Read a spec (or take its text, already read); on failure report it and return the exit
     status it earns."""
     from homog.dsl.diagnostics import SpecError
@@ -65,7 +64,7 @@ def _compile(path: str, reporter: Reporter, strict: bool = False) -> tuple[Compi
     """Read and compile one spec, reporting its diagnostics; the exit status it earns."""
     from homog.compiler.driver import compile_text
 
-    text, status = _load(path, reporter)
+    text, status = load_text(path, reporter)
     if text is None:
         return None, status
     compilation = compile_text(text, path)
@@ -82,95 +81,6 @@ def cmd_check(args: argparse.Namespace, reporter: Reporter) -> int:
         if file_status == EXIT_OK and reporter.fmt == "text":
             print(f"{path}: ok", file=sys.stderr)
     return status
-
-
-def _read(path: str) -> str | None:
-    """A spec's text, or None where it cannot be read (the full path reports why, located)."""
-    from pathlib import Path
-
-    try:
-        return Path(path).read_text(encoding="utf-8").removeprefix("\ufeff")
-    except (OSError, ValueError):
-        return None
-
-
-def _unchanged_run(args: argparse.Namespace, text: str | None) -> str | None:
-    """The directory of a complete run of this very spec, when nothing it depends on has changed."""
-    from pathlib import Path
-
-    from . import rerun
-
-    if text is None or args.explain or args.plan:  # the user asked about the nodes: the full path
-        return None
-    key = rerun.run_key(text, args.device, args.smoke, Path(args.runs))
-    directory = rerun.unchanged_run(Path(args.cache), key)
-    return None if directory is None else os.path.relpath(directory)
-
-
-def cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
-    read = _read(args.file)  # read once: the text decides both the up-to-date check and the run
-    unchanged = _unchanged_run(args, read)
-    if unchanged is not None:
-        if not args.quiet:
-            print(f"up to date: the spec, its data and homogc are as in {unchanged}", file=sys.stderr)
-        print(unchanged)
-        return EXIT_OK
-
-    from pathlib import Path
-
-    from .errors import RunError
-    from .run import RunOptions, compile_spec, plan_spec, run_spec
-
-    text, status = _load(args.file, reporter, read)
-    if text is None:
-        return status
-    spec = compile_spec(Path(args.file), text, smoke=args.smoke, cache=Path(args.cache))
-    reporter.report(spec.compilation.diagnostics)
-    if not spec.compilation.ok:
-        return EXIT_SPEC
-    options = RunOptions(
-        device=args.device,
-        jobs=args.jobs,
-        smoke=args.smoke,
-        explain=args.explain,
-        quiet=args.quiet,
-        cache=Path(args.cache),
-        runs=Path(args.runs),
-        executor=args.executor,
-        address=args.address,
-    )
-    try:
-        if args.plan:
-            sys.stdout.write(plan_spec(spec, options))
-            return EXIT_OK
-        result = run_spec(spec, options)
-    except RunError as error:
-        reporter.report([error.diagnostic()])
-        if args.debug and error.__cause__ is not None:
-            import traceback
-
-            traceback.print_exception(error.__cause__)
-        return EXIT_SPEC
-    except KeyboardInterrupt:
-        print("interrupted: what finished is cached; run again to go on", file=sys.stderr)
-        return 130
-    if not args.quiet:
-        print(f"run directory: {result.directory}", file=sys.stderr)
-    print(result.directory)
-    return EXIT_OK
-
-
-def cmd_clean(args: argparse.Namespace, reporter: Reporter) -> int:
-    from pathlib import Path
-
-    from .cache import Cache
-
-    root = Path(args.cache)
-    if not root.exists():
-        print(f"nothing to clean: no cache at {root}", file=sys.stderr)
-        return EXIT_OK
-    print(f"removed {Cache(root).clean()} cached node(s) from {root}", file=sys.stderr)
-    return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace, reporter: Reporter) -> int:
@@ -194,11 +104,12 @@ def cmd_diff(args: argparse.Namespace, reporter: Reporter) -> int:
     directories = []
     for given in (args.a, args.b):
         path = Path(given)
-        if path.is_file():  # a spec: compare its latest run, if it has one
-            found = latest_run_of(path.read_text(encoding="utf-8"), Path(args.runs))
+        if path.is_file():  # a spec: compare its latest run, if it has one (in `runs` beside it)
+            runs = Path(args.runs) if args.runs is not None else path.parent / "runs"
+            found = latest_run_of(path.read_text(encoding="utf-8"), runs)
             if found is None:
                 print(
-                    f"error: no run of '{given}' in {args.runs}/; run it first: homogc run {given}",
+                    f"error: no run of '{given}' in {runs}/; run it first: homogc run {given}",
                     file=sys.stderr,
                 )
                 return EXIT_USAGE
@@ -221,7 +132,7 @@ def cmd_graph(args: argparse.Namespace, reporter: Reporter) -> int:
 
     from .run import compile_spec
 
-    text, status = _load(args.file, reporter)
+    text, status = load_text(args.file, reporter)
     if text is None:
         return status
     compilation = compile_spec(Path(args.file), text).compilation
@@ -243,7 +154,7 @@ def cmd_show(args: argparse.Namespace, reporter: Reporter) -> int:
 def cmd_fmt(args: argparse.Namespace, reporter: Reporter) -> int:
     status = EXIT_OK
     for path in args.files:
-        text, load_status = _load(path, reporter)
+        text, load_status = load_text(path, reporter)
         if text is None:
             status = max(status, load_status)
             continue

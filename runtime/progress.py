@@ -23,11 +23,13 @@ class Progress:
         self.tty = hasattr(out, "isatty") and out.isatty()
         self.started = time.perf_counter()
         self.current = ""
+        self.waited = 0  # tasks another run computed while this one waited for them
 
-    def done(self, task: Task, seconds: float) -> None:
+    def done(self, task: Task, seconds: float, waited: bool = False) -> None:
         if self.quiet or not any(i in self.todo for i in task.ids):
             return
         op = task.op
+        self.waited += waited
         self.finished[op] += 1
         self.seconds[op] += seconds
         names = task.nodes[0].name + (f" (+{len(task.nodes) - 1} replicas)" if len(task.nodes) > 1 else "")
@@ -36,6 +38,8 @@ class Progress:
         line = (
             f"{op:<9} {self.finished[op]:>4}/{self.total[op]:<4} {self._bar(op)} ETA {_clock(eta)}  {names}"
         )
+        if waited:
+            line += "  (waited: another run computed it)"
         if self.tty:
             self.out.write("\r\x1b[2K" + line[:160])
             if left == 0:
@@ -51,8 +55,9 @@ class Progress:
     def close(self) -> None:
         if not self.quiet:
             elapsed = time.perf_counter() - self.started
-            computed = sum(self.finished.values())
-            self.out.write(f"computed {computed} task(s) in {_clock(elapsed)}\n")
+            computed = sum(self.finished.values()) - self.waited
+            waited = f", waited for {self.waited} another run computed" if self.waited else ""
+            self.out.write(f"computed {computed} task(s){waited} in {_clock(elapsed)}\n")
             self.out.flush()
 
 

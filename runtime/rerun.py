@@ -11,13 +11,17 @@ finds a record, whose files are unchanged and whose run directory is whole has
 nothing to do: it answers with that run directory without compiling, importing
 torch or writing anything, the way `make` answers "up to date". Any doubt (a
 missing or unreadable record, a changed file, a deleted run) falls back to the
-full path, where the node cache still saves every unchanged node.
+full path, where the node cache still saves every unchanged node. The record
+also lists the size and modification time of every cache entry's files: a
+damaged entry (a changed byte changes its file's time) sends the re-run down
+the full path, where the entry is verified, reported and recomputed.
 
 Only the standard library is imported here: this is the whole cost of a warm re-run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -57,7 +61,8 @@ def file_digest(path: Path, cache_root: Path | None) -> str:
             digest.update(block)
     if memo_path:
         memo[str(path)] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest.hexdigest()}
-        _write_json(memo_path, memo)
+        with contextlib.suppress(OSError):  # a memo: a full disk only costs reading the file again
+            _write_json(memo_path, memo)
     return digest.hexdigest()
 
 
@@ -92,6 +97,8 @@ def unchanged_run(cache_root: Path, key: str) -> Path | None:
         return None
     if not all(Path(p).is_file() for p in record["outputs"]):
         return None
+    if entry_signatures(cache_root, list(record.get("entries", {}))) != record.get("entries"):
+        return None
     for file in record["files"]:
         try:
             if file_digest(Path(file["path"]), cache_root) != file["sha256"]:
@@ -101,16 +108,41 @@ def unchanged_run(cache_root: Path, key: str) -> Path | None:
     return directory
 
 
+def entry_signatures(cache_root: Path, node_ids: list[str]) -> dict[str, list[list[Any]]] | None:
+    """The name, size and modification time of each file of each node's cache entry (None where an
+    entry cannot be read): what a re-run compares to see that the cache is as the run left it."""
+    found = {}
+    for node_id in node_ids:
+        entry = Path(cache_root) / "objects" / node_id[:2] / node_id
+        try:
+            files = sorted(os.scandir(entry), key=lambda e: e.name)
+            found[node_id] = [[e.name, e.stat().st_size, e.stat().st_mtime_ns] for e in files]
+        except OSError:
+            return None
+    return found
+
+
 def remember_run(
-    cache_root: Path, key: str, directory: Path, digests: dict[Path, str], outputs: list[Path]
+    cache_root: Path,
+    key: str,
+    directory: Path,
+    digests: dict[Path, str],
+    outputs: list[Path],
+    entries: dict[str, list[list[Any]]] | None = None,
 ) -> None:
-    """Record a complete run; `digests` are the SHA-256 of the data files it read, by path."""
+    """Record a complete run; `digests` are the SHA-256 of the data files it read, by path, and
+    `entries` the signatures of its nodes' cache entries. Best effort: without a record (a full
+    disk), the next run only takes the full path."""
+    if entries is None:
+        return
     record = {
         "run": str(Path(directory).resolve()),
         "files": [{"path": str(Path(f).resolve()), "sha256": sha} for f, sha in digests.items()],
         "outputs": [str(Path(p).resolve()) for p in outputs],
+        "entries": entries,
     }
-    _write_json(Path(cache_root) / "runs" / f"{key}.json", record)
+    with contextlib.suppress(OSError):
+        _write_json(Path(cache_root) / "runs" / f"{key}.json", record)
 
 
 def _read_json(path: Path) -> Any:

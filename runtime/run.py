@@ -4,10 +4,13 @@ The spec is compiled once (`compile_spec`), with the data files' digests and
 the reduced mode as compiler options; the runtime works from that
 compilation only. Nothing imports torch unless a torch node has to be
 computed, so a re-run of an unchanged spec is only reading the cache.
+
+Where it reads and writes is decided in `paths.py`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -20,10 +23,11 @@ from homog.compiler.graph import OP_VERSIONS, Graph, Node
 from homog.compiler.ir import FitParams
 
 from . import placement, rerun, rundir
-from .cache import Cache
+from .cache import MISSING, Cache, io_failure
 from .devices import check_device, configure_torch
 from .learners import trains_together
 from .nodes import RemoteRunner, Runner
+from .paths import cache_folder, check_report_path, runs_folder, write_atomically
 from .progress import Progress
 from .scheduler import Callbacks, LocalExecutor, SyncExecutor, Task, make_tasks, run_tasks
 
@@ -35,8 +39,8 @@ class RunOptions:
     smoke: bool = False
     explain: bool = False
     quiet: bool = False
-    cache: Path = Path(".homog")
-    runs: Path = Path("runs")
+    cache: Path | None = None  # None: `.homog` in the spec's folder
+    runs: Path | None = None  # None: `runs` in the spec's folder
     executor: str = "local"  # local | ray
     address: str | None = None  # a Ray cluster's address; None starts a local instance
 
@@ -47,6 +51,7 @@ class RunResult:
     status: str
     computed: list[str] = field(default_factory=list)
     cached: list[str] = field(default_factory=list)
+    waited: list[str] = field(default_factory=list)  # computed by another run while this one waited
 
 
 @dataclass
@@ -89,8 +94,12 @@ def explain(graph: Graph, cache: Cache, experiment: str) -> list[tuple[Node, str
     """For every node: 'cached', or why it must be computed."""
     out = []
     for node in graph.nodes.values():
-        if cache.has(node.id):
+        problem = cache.problem(node.id)
+        if problem is None:
             out.append((node, "cached"))
+            continue
+        if problem != MISSING:
+            out.append((node, f"damaged: {problem}"))
             continue
         previous = cache.previous(experiment, node)
         if previous is None:
@@ -121,14 +130,24 @@ def _device(spec: Spec, options: RunOptions) -> str:
     return check_device(requested, origin)
 
 
-def run_spec(spec: Spec, options: RunOptions, out=sys.stderr) -> RunResult:
+def run_spec(spec: Spec, options: RunOptions, out=None) -> RunResult:
+    out = sys.stderr if out is None else out  # looked up now: the caller may have redirected it
     ir, graph = spec.compilation.ir, spec.compilation.graph
-    cache = Cache(options.cache)
+    cache_root, runs = cache_folder(spec.path, options.cache), runs_folder(spec.path, options.runs)
+    target = check_report_path(spec)  # before any work
+    cache = Cache(cache_root)
     experiment = ir.experiment.name
     status = explain(graph, cache, experiment)
     if options.explain:
         for node, reason in status:
             print(f"{node.op:<9} {node.name}  [{node.short_id}]  {reason}", file=out)
+    for node, reason in status:
+        if reason.startswith("damaged: "):
+            print(
+                f"warning: cache entry of {node.op} '{node.name}' [{node.short_id}] is damaged "
+                f"({reason.removeprefix('damaged: ')}); recomputing",
+                file=out,
+            )
     todo = {node.id for node, reason in status if reason != "cached"}
     needs_torch = any(graph.nodes[i].resources.get("backend") == "torch" for i in todo)
     device = _device(spec, options) if needs_torch else options.device or ir.experiment.device
@@ -144,53 +163,81 @@ def run_spec(spec: Spec, options: RunOptions, out=sys.stderr) -> RunResult:
         slots = placement.DeviceSlots(devices)
     progress = Progress(tasks, todo, quiet=options.quiet, out=out)
     timings: dict[str, dict[str, Any]] = {}
+    # Whether this process computed a node: the cache knows what it stored. Ray's workers store
+    # through caches of their own, so there a node in `todo` counts as computed.
+    knows = options.executor == "local"
 
     def posttask(task: Task, seconds: float) -> None:
+        hows = []
         for node in task.nodes:
-            cached = node.id not in todo
+            if node.id not in todo:
+                how = "cached"
+            elif knows and node.id not in cache.stored:
+                how = "waited"  # another run computed it while this one waited on its lock
+            else:
+                how = "computed"
+            hows.append(how)
             timings[node.id] = {"op": node.op, "name": node.name, "seconds": seconds / len(task.nodes)}
-            timings[node.id]["cached"] = cached
-            if not cached:
+            timings[node.id]["cached"] = how != "computed"
+            timings[node.id]["how"] = how
+            if how != "cached":
                 cache.remember(experiment, node, OP_VERSIONS[node.op])
-        progress.done(task, seconds)
+        progress.done(task, seconds, waited=all(h == "waited" for h in hows))
 
     callbacks = Callbacks(lambda task: all(i not in todo for i in task.ids), posttask)
-    execute, executor = _executor(spec, options, runner, device, slots)
-    directory = rundir.make(options.runs, spec.text)
+    execute, executor = _executor(spec, options, runner, device, slots, cache_root)
+    directory = rundir.make(runs, spec.text)
     outcome = "failed"
     try:
-        run_tasks(tasks, execute, executor, callbacks)
+        try:
+            run_tasks(tasks, execute, executor, callbacks)
+        finally:
+            progress.close()
+        rundir.write(directory, spec.path, spec.text, ir, graph, cache, timings, device)
+        outputs = _write_report(spec, directory, target)
         outcome = "complete"
     except KeyboardInterrupt:
         outcome = "interrupted"
         raise
     finally:
-        progress.close()
-        rundir.write(directory, spec.path, spec.text, ir, graph, cache, timings, device, outcome)
-    return _finish(spec, options, directory, todo, timings)
+        if outcome != "complete":
+            # What the run has, for a look at why it stopped; the error that stopped it is what counts.
+            with contextlib.suppress(Exception):
+                rundir.write(directory, spec.path, spec.text, ir, graph, cache, timings, device)
+            with contextlib.suppress(Exception):
+                rundir.finish(directory, spec.path, outcome)
+    rundir.finish(directory, spec.path, outcome)  # last: "complete" once every file is whole
+    key = rerun.run_key(spec.text, options.device, options.smoke, runs)
+    entries = rerun.entry_signatures(cache_root, list(graph.nodes))
+    rerun.remember_run(cache_root, key, directory, spec.digests, outputs, entries)
+    computed = [i for i in todo if timings.get(i, {}).get("how") == "computed"]
+    waited = [i for i in todo if timings.get(i, {}).get("how") == "waited"]
+    return RunResult(directory, "complete", computed, [i for i in graph.nodes if i not in todo], waited)
 
 
-def _executor(spec: Spec, options: RunOptions, runner: Runner, device: str, slots):
+def _executor(spec: Spec, options: RunOptions, runner: Runner, device: str, slots, cache_root: Path):
     if options.executor == "ray":
         from .ray_executor import RayExecutor
 
         base = spec.path.parent.resolve()
         seed = spec.compilation.ir.experiment.seed
-        execute = RemoteRunner(spec.compilation.graph, options.cache.resolve(), base, device, seed)
+        execute = RemoteRunner(spec.compilation.graph, cache_root.resolve(), base, device, seed)
         return execute, RayExecutor(options.address)
     return runner.execute, SyncExecutor() if options.jobs <= 1 else LocalExecutor(options.jobs, slots)
 
 
-def _finish(spec: Spec, options: RunOptions, directory: Path, todo: set[str], timings) -> RunResult:
+def _write_report(spec: Spec, directory: Path, target: Path) -> list[Path]:
+    """report.html and scores.csv in the run directory, and the page at the spec's report path."""
     from .report.build import write_report
 
-    ir, graph = spec.compilation.ir, spec.compilation.graph
-    report = write_report(directory, Path(ir.report.path))
-    outputs = [report, directory / "results.json", Path(ir.report.path)]
-    key = rerun.run_key(spec.text, options.device, options.smoke, options.runs)
-    rerun.remember_run(options.cache, key, directory, spec.digests, outputs)
-    computed = [i for i in todo if i in timings]
-    return RunResult(directory, "complete", computed, [i for i in graph.nodes if i not in todo])
+    try:
+        page = write_report(directory, status="complete")  # the report is the last step of a complete run
+    except OSError as error:
+        raise io_failure(error, directory, "write the report").located(
+            spec.compilation.settings.get("report.path")
+        ) from error
+    write_atomically(target, page.read_text(encoding="utf-8"), spec.compilation.settings.get("report.path"))
+    return [page, directory / "results.json", target]
 
 
 def _run_inputs(tasks: list[Task], runner: Runner) -> None:
@@ -217,7 +264,8 @@ def plan_spec(spec: Spec, options: RunOptions) -> str:
     ir, graph = spec.compilation.ir, spec.compilation.graph
     device = _device(spec, options)
     tasks = make_tasks(graph, group_key)
-    runner = Runner(graph, Cache(options.cache), spec.path.parent, device, ir.experiment.seed)
+    cache = Cache(cache_folder(spec.path, options.cache))
+    runner = Runner(graph, cache, spec.path.parent, device, ir.experiment.seed)
     _run_inputs(tasks, runner)
     devices = placement.local_devices(device)
     groups = place(tasks, runner, devices)

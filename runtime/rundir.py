@@ -1,11 +1,20 @@
-"""The run directory: what a run read, computed and concluded, written once at its end."""
+"""The run directory: what a run read, computed and concluded.
+
+It appears with a `status.json` that says "running" (and the process's id and host), and every
+other file is written at the end, each atomically (a temporary file renamed over it); the status
+is written last, so a run directory says "complete" only when every file in it is whole. A run
+directory left by a killed process (no status, or "running" by a process that no longer exists on
+this host) is marked "abandoned" by the next run that writes to the same folder.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import platform
+import socket
 import sys
 import time
 from datetime import datetime, timezone
@@ -18,15 +27,63 @@ import numpy as np
 from homog.compiler.graph import Graph
 from homog.compiler.ir import ExperimentIR
 
-from .cache import Cache
+from .cache import Cache, _alive, io_failure
+
+STATUS = "status.json"
 
 
 def make(root: Path, text: str) -> Path:
+    """A new run directory saying "running"; first, mark the ones killed runs left as abandoned."""
+    root = Path(root)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
     short = hashlib.sha256(text.encode()).hexdigest()[:8]
-    directory = Path(root) / f"{stamp}-{short}"
-    directory.mkdir(parents=True, exist_ok=False)
+    directory = root / f"{stamp}-{short}"
+    temporary = root / f".{stamp}-{short}.{os.getpid()}.tmp"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        mark_abandoned(root)
+        temporary.mkdir()
+        status = {"status": "running", "pid": os.getpid(), "host": socket.gethostname()}
+        status["started"] = time.time()
+        write_text(temporary / STATUS, json.dumps(status, indent=2, sort_keys=True))
+        os.rename(temporary, directory)  # it appears with its status: never a folder without one
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            (temporary / STATUS).unlink(missing_ok=True)
+            temporary.rmdir()
+        raise io_failure(error, directory, "create the run directory") from error
     return directory
+
+
+def mark_abandoned(root: Path) -> list[Path]:
+    """Mark the run directories of killed processes "abandoned" (best effort); the ones marked."""
+    marked = []
+    host = socket.gethostname()
+    for directory in sorted(Path(root).iterdir()):
+        if not directory.is_dir():
+            continue
+        if directory.name.startswith("."):  # a run directory being made: gone if its process is
+            pid = directory.name.rsplit(".", 2)[-2] if directory.name.endswith(".tmp") else ""
+            if pid.isdigit() and not _alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    for file in directory.iterdir():
+                        file.unlink()
+                    directory.rmdir()
+            continue
+        status = _read(directory / STATUS)
+        if status is None:
+            killed = True
+        elif status.get("status") == "running":
+            pid = status.get("pid")
+            killed = status.get("host") == host and isinstance(pid, int) and not _alive(pid)
+        else:
+            killed = False
+        if killed:
+            record = {"status": "abandoned", "found": time.time(), "was": status}
+            with contextlib.suppress(OSError):
+                write_text(directory / STATUS, json.dumps(record, indent=2, sort_keys=True))
+                marked.append(directory)
+    return marked
 
 
 def environment(device: str) -> dict[str, Any]:
@@ -45,8 +102,24 @@ def environment(device: str) -> dict[str, Any]:
     }
 
 
+def write_text(path: Path, text: str) -> None:
+    """Write a file atomically: a temporary file beside it, flushed, renamed over it."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        raise
+
+
 def _dump(path: Path, value: Any) -> None:
-    path.write_text(json.dumps(value, indent=2, sort_keys=True))
+    write_text(path, json.dumps(value, indent=2, sort_keys=True))
 
 
 def write(
@@ -58,18 +131,29 @@ def write(
     cache: Cache,
     timings: dict[str, dict[str, Any]],
     device: str,
-    outcome: str,
 ) -> None:
-    (directory / "spec.homog").write_text(text)
-    _dump(directory / "resolved.json", json.loads(ir.canonical_json()))
-    (directory / "graph.json").write_text(graph.render_json())
-    _dump(directory / "environment.json", environment(device))
-    _dump(directory / "timings.json", timings)
-    _write_predictions(directory, graph, cache)
-    reports = graph.of_op("report")
-    if reports and cache.has(reports[0].id):
-        _dump(directory / "results.json", cache.load(reports[0].id).meta["results"])
-    _dump(directory / "status.json", {"status": outcome, "spec": str(spec), "finished": time.time()})
+    """Every file of the run directory but its status (see `finish`); an OS error is a run error."""
+    try:
+        write_text(directory / "spec.homog", text)
+        _dump(directory / "resolved.json", json.loads(ir.canonical_json()))
+        write_text(directory / "graph.json", graph.render_json())
+        _dump(directory / "environment.json", environment(device))
+        _dump(directory / "timings.json", timings)
+        _write_predictions(directory, graph, cache)
+        reports = graph.of_op("report")
+        if reports and cache.has(reports[0].id):
+            _dump(directory / "results.json", cache.load(reports[0].id).meta["results"])
+    except OSError as error:
+        raise io_failure(error, directory, "write the run directory") from error
+
+
+def finish(directory: Path, spec: Path, outcome: str) -> None:
+    """The status, last of all the files: "complete" only once every other file is whole."""
+    status = {"status": outcome, "spec": str(spec), "finished": time.time(), "pid": os.getpid()}
+    try:
+        _dump(directory / STATUS, status)
+    except OSError as error:
+        raise io_failure(error, directory / STATUS) from error
 
 
 def _write_predictions(directory: Path, graph: Graph, cache: Cache) -> None:
@@ -81,5 +165,21 @@ def _write_predictions(directory: Path, graph: Graph, cache: Cache) -> None:
             for key in ("labels", "probabilities", "truth", "examples"):
                 arrays[f"{node.short_id}.{key}"] = found[key]
     if arrays:
-        np.savez_compressed(directory / "predictions.npz", **arrays)
+        temporary = directory / f".predictions.npz.{os.getpid()}.tmp"
+        try:
+            with open(temporary, "wb") as file:
+                np.savez_compressed(file, **arrays)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, directory / "predictions.npz")
+        finally:
+            temporary.unlink(missing_ok=True)
         _dump(directory / "predictions.json", index)
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None

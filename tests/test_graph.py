@@ -17,7 +17,7 @@ from .conftest import run_cli
 from .golden import GOLDEN, assert_golden
 
 ROOT = Path(__file__).parent.parent
-SPECS = sorted((ROOT / "specs").glob("*.homog"))
+SPECS = sorted(p for p in (ROOT / "specs").glob("*.homog") if p.is_file())
 QUICKSTART = (ROOT / "specs" / "quickstart.homog").read_text()
 
 

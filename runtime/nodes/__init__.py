@@ -104,17 +104,20 @@ class Runner:
         return Inputs(node, self.graph, self.artifact)
 
     def execute(self, task: Task) -> None:
-        """Compute the task's nodes that are not cached, under their locks, and store them."""
+        """Compute a task whose nodes are not all cached, under their locks, and store what was missing."""
         locks = [self.cache.lock(node_id) for node_id in sorted(task.ids)]
         for lock in locks:
             lock.__enter__()
         try:
-            todo = [node for node in task.nodes if not self.cache.has(node.id)]
+            todo = {node.id for node in task.nodes if not self.cache.has(node.id)}
             if todo:
+                # A task computes whole (a vectorised group's replicas depend on one another's
+                # presence); only what the cache lacks is stored.
                 env = Env(self.base, self.seed, self.placement.get(task.ids[0], self.device))
-                for node, artifact in zip(todo, self._compute(todo, env), strict=True):
-                    self.cache.store(node.id, artifact)
-                    self._remember(node.id, artifact)
+                for node, artifact in zip(task.nodes, self._compute(task.nodes, env), strict=True):
+                    if node.id in todo:
+                        self.cache.store(node.id, artifact)
+                        self._remember(node.id, artifact)
         finally:
             for lock in reversed(locks):
                 lock.__exit__(None, None, None)

@@ -27,23 +27,26 @@ def learner(node: Node, env: Env) -> tuple[FitParams, Learner]:
 
 
 def compute_group(nodes: list[Node], inputs: Inputs, env: Env) -> list[Artifact]:
+    """Train every replica of a task: a vectorised group trains whole, even when some of its fits
+    are cached already (the runner stores only the missing ones), because a replica's bits depend on
+    the replicas it is stacked with, and the group is part of its id."""
     params, fitting = learner(nodes[0], env)
     seeds = [FitParams.model_validate(node.params).seed for node in nodes]
     start = time.perf_counter()
-    replicas = fitting.fit(training_data(inputs, params), seeds)
-    seconds = (time.perf_counter() - start) / len(nodes)
+    trained = dict(zip(seeds, fitting.fit(training_data(inputs, params), seeds), strict=True))
+    seconds = (time.perf_counter() - start) / len(seeds)
     return [
         Artifact(
             {
-                "curves": r.curves,
-                "parameters": r.parameters,
-                "epochs": r.epochs,
-                "group": len(nodes),
+                "curves": trained[seed].curves,
+                "parameters": trained[seed].parameters,
+                "epochs": trained[seed].epochs,
+                "group": len(seeds),
                 "seconds": seconds,
             },
-            {f"state.{k}": v for k, v in r.state.items()},
+            {f"state.{k}": v for k, v in trained[seed].state.items()},
         )
-        for r in replicas
+        for seed in seeds
     ]
 
 

@@ -9,6 +9,7 @@ two runs in `diff.py` (re-exported here, where the command line finds them).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from pathlib import Path
 from typing import Any
@@ -103,10 +104,14 @@ def render_report(run: RunDirectory | Path) -> str:
     return environment().get_template("report.html.j2").render(**_context(found))
 
 
-def write_report(directory: Path, extra_path: Path | None = None) -> Path:
-    """report.html and scores.csv into the run directory, and the page also at the spec's report path."""
+def write_report(directory: Path, extra_path: Path | None = None, status: str | None = None) -> Path:
+    """report.html and scores.csv into the run directory, and the page also at `extra_path`.
+    `status` is the run's outcome as the page should state it, where the run directory does not
+    say it yet (a run writes its status last, after the report)."""
     directory = Path(directory)
     run = load_run(directory)
+    if status is not None:
+        run = dataclasses.replace(run, status={**run.status, "status": status})
     page = render_report(run)
     target = directory / "report.html"
     target.write_text(page, encoding="utf-8")
