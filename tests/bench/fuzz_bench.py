@@ -5,19 +5,19 @@
 Cases are built as tests/test_properties.py builds them: byte, character, token
 and line mutations of the shipped specs, and valid specs generated from the
 language (which compile cleanly, and so reach the last pass and the graph).
-Each is compiled in-process by `homog.compiler.compile_text`, with its time and
-its peak of traced memory measured. Prints the cases, the internal errors
-(exceptions escaping `compile_text`; there should be none), the slowest case
-in seconds and the largest peak of memory.
+Each is compiled in-process by `homog.compiler.compile_text` and timed. Prints
+the cases, the internal errors (exceptions escaping `compile_text`; there
+should be none), the slowest case in seconds, and the process's peak resident
+memory, an upper bound for every case's.
 """
 
 from __future__ import annotations
 
 import random
 import re
+import resource
 import sys
 import time
-import tracemalloc
 from pathlib import Path
 
 SPECS = sorted(p for p in (Path(__file__).parent.parent.parent / "specs").glob("*.homog") if p.is_file())
@@ -247,24 +247,19 @@ def main(argv: list[str]) -> int:
     rng = random.Random(14)
     errors: list[tuple[int, str]] = []
     slowest = (0.0, -1)
-    peak = (0, -1)
     clean = 0
     start = time.perf_counter()
     for index in range(count):
         text = decode(case(rng))
         if text is None:
             continue
-        tracemalloc.start()
         began = time.perf_counter()
         try:
             clean += compile_text(text, "fuzz.homog").ok
         except Exception as error:  # an internal error: what `homogc check` exits 3 on
             errors.append((index, f"{type(error).__name__}: {error}"[:200]))
         seconds = time.perf_counter() - began
-        traced = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
         slowest = max(slowest, (seconds, index))
-        peak = max(peak, (traced, index))
     total = time.perf_counter() - start
     print(f"cases            {count:,}")
     print(f"compiled cleanly {clean:,}")
@@ -272,7 +267,9 @@ def main(argv: list[str]) -> int:
     for index, message in errors[:10]:
         print(f"  case {index}: {message}")
     print(f"slowest case     {slowest[0]:.3f} s (case {slowest[1]})")
-    print(f"peak memory      {peak[0] / 2**20:.1f} MiB (case {peak[1]})")
+    # The process's peak resident memory bounds every case's (tracing each case would slow it 5x).
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
+    print(f"peak memory      {rss:.0f} MiB (the whole process, so an upper bound for every case)")
     print(f"total            {total:.1f} s")
     return 1 if errors else 0
 
