@@ -141,6 +141,15 @@ def trains_together(learner: LearnerIR) -> bool:
     return learner.strategy.name == "concat" and learner.encoder.name == "mlp" and learner.head.name == "mlp"
 
 
+# The axes of a sweep point, in the order names show them.
+POINT_AXES = ("seed", "width", "data_fraction", "lr", "epochs", "depth", "fold")
+
+
+def point_label(point: dict[str, Any], axes: list[str]) -> str:
+    """`seed=1 width=2`: a point's values on `axes`, as node and run names show them."""
+    return " ".join(f"{'data' if axis == 'data_fraction' else axis}={point[axis]:g}" for axis in axes)
+
+
 class ReportIR(IR):
     path: str
     title: str

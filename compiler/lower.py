@@ -27,11 +27,10 @@ from . import codes
 from .context import Context
 from .graph import Graph
 from .hashing import NotHashable, canonical_json, content_hash
-from .ir import ExperimentIR, FitIR, FitParams, LearnerIR, PointIR, trains_together
+from .ir import POINT_AXES, ExperimentIR, FitIR, FitParams, LearnerIR, PointIR, point_label, trains_together
 from .passes.sweeps import NETWORK_AXES
 
 CPU = {"backend": "numpy", "device": "cpu"}
-POINT_AXES = ("seed", "width", "data_fraction", "lr", "epochs", "depth", "fold")
 
 
 def origins(ctx: Context) -> dict[str, Span]:
@@ -105,7 +104,7 @@ class _Lowering:
             shown = [a for a in shown if a not in NETWORK_AXES]
         if not seed_matters(learner, point):
             shown = [a for a in shown if a != "seed"]
-        return " ".join(f"{'data' if a == 'data_fraction' else a}={getattr(point, a):g}" for a in shown)
+        return point_label(point.model_dump(), shown)
 
 
 def seed_matters(learner: LearnerIR, point: PointIR) -> bool:

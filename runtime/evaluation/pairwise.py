@@ -22,7 +22,18 @@ import numpy as np
 
 from .. import metrics
 from ..metrics.agreement import Pairwise
-from .runs import Population, Row, Run, Task, deterministic, identity, point_key, populations, varying_of
+from .runs import (
+    Population,
+    Row,
+    Run,
+    Task,
+    deterministic,
+    identity,
+    over_folds,
+    point_key,
+    populations,
+    varying_of,
+)
 
 
 def evaluate_pairwise(task: Task, pairwise: Pairwise) -> dict[str, Any]:
@@ -38,7 +49,7 @@ def evaluate_pairwise(task: Task, pairwise: Pairwise) -> dict[str, Any]:
         resampled = (
             None
             if "layer" in task.params
-            else bootstrap_over_examples(pairwise, found, task.params, task.seed)
+            else bootstrap_over_examples(pairwise, found, result.matrix, task.params, task.seed)
         )
         per_condition.append(
             {
@@ -102,12 +113,17 @@ def between_learners(
 
 
 def bootstrap_over_examples(
-    pairwise: Pairwise, found: list[Mapping[str, np.ndarray]], params: dict, seed: int, resamples: int = 1000
+    pairwise: Pairwise,
+    found: list[Mapping[str, np.ndarray]],
+    matrix: np.ndarray,
+    params: dict,
+    seed: int,
+    resamples: int = 1000,
 ) -> Interval:
     """The mean over cells of a prediction-based pairwise metric, with a percentile bootstrap
     interval over test examples: the examples are the independent unit (the runs are fixed), so
     runs that share them are never treated as independent (coverage checked by simulation in
-    `tests/bench/independence_bench.py`)."""
+    `tests/bench/independence_bench.py`). `matrix` is the metric on every example, over `found`."""
 
     def interval(cells: list[tuple[int, int]]) -> Row:
         rows = sorted({r for cell in cells for r in cell})
@@ -118,11 +134,10 @@ def bootstrap_over_examples(
         means = np.empty(resamples)
         for k in range(resamples):
             index = rng.integers(0, n, n)
-            matrix = pairwise.matrix([{key: v[index] for key, v in c.items()} for c in chosen], params).matrix
-            values = np.array([matrix[where[r], where[c]] for r, c in cells], dtype=float)
+            resampled = pairwise.matrix([{key: v[index] for key, v in c.items()} for c in chosen], params)
+            values = np.array([resampled.matrix[where[r], where[c]] for r, c in cells], dtype=float)
             means[k] = values[np.isfinite(values)].mean() if np.isfinite(values).any() else np.nan
-        full = pairwise.matrix(chosen, params).matrix
-        mean = float(np.mean([full[where[r], where[c]] for r, c in cells]))
+        mean = float(np.mean([matrix[r, c] for r, c in cells]))
         finite = means[np.isfinite(means)]
         low, high = np.quantile(finite, [0.025, 0.975]) if finite.size else (None, None)
         method = f"percentile bootstrap over {n} test examples ({resamples} resamples)"
@@ -221,19 +236,10 @@ def by_axis(matrix: np.ndarray, runs: list[Run], everyone: list[Run], axes: list
 
 def pooled(per_condition: list[Row]) -> list[Row]:
     """Across folds (k-fold): each fold's between-learner mean is one value; t over folds."""
-    folds: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
-    for entry in per_condition:
-        for block in entry["between_learners"]:
-            if block["mean"] is not None:
-                folds[(entry["dataset"], entry["condition"], block["a"], block["b"])].append(block["mean"])
-    return [
-        {
-            "dataset": d,
-            "condition": c,
-            "a": a,
-            "b": b,
-            **metrics.t_interval(np.array(values)),
-        }
-        for (d, c, a, b), values in sorted(folds.items())
-        if len(values) > 1
-    ]
+    return over_folds(
+        [
+            ({"dataset": e["dataset"], "condition": e["condition"], "a": b["a"], "b": b["b"]}, b["mean"])
+            for e in per_condition
+            for b in e["between_learners"]
+        ]
+    )

@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import metrics
 from ..registry import implements
-from .runs import Row, Run, Task, point_key, point_label, populations, varying_of
+from .runs import Row, Run, Task, over_folds, point_key, point_label, populations, varying_of
 
 
 @implements("metric", "systemic_failure")
@@ -48,16 +48,9 @@ def evaluate_systemic_failure(task: Task) -> dict[str, Any]:
 
 def _pooled(per_condition: list[Row]) -> list[Row]:
     """Across folds (k-fold): each fold's mean log10 H across learners is one unit; t over folds."""
-    folds: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for entry in per_condition:
-        mean = entry["across_learners_summary"]["mean"]
-        if mean is not None:
-            folds[(entry["dataset"], entry["condition"])].append(mean)
-    return [
-        {"dataset": dataset, "condition": condition, **metrics.t_interval(np.array(values))}
-        for (dataset, condition), values in sorted(folds.items())
-        if len(values) > 1
-    ]
+    names = [({"dataset": e["dataset"], "condition": e["condition"]}, e["across_learners_summary"]["mean"])
+             for e in per_condition]  # fmt: skip
+    return over_folds(names)
 
 
 def _homogenization(failures: np.ndarray, seed: int) -> Row:

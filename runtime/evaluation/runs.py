@@ -15,12 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from homog.compiler.ir import POINT_AXES, point_label
+
+from .. import metrics
+
 Run = dict[str, Any]
 Row = dict[str, Any]
 Groups = Callable[[str, int], np.ndarray]
 
-# The axes of a sweep point, in the order labels show them.
-POINT_AXES = ("seed", "width", "data_fraction", "lr", "epochs", "depth", "fold")
 IDENTITY = ("node", "learner", "kind", "dataset", "condition", "seed", "fold", "point")
 OPTIONAL = ("seeded", "shifted")
 
@@ -51,11 +53,6 @@ class Task:
 
     def output(self, run: Run) -> Mapping[str, np.ndarray]:
         return self.outputs[run["node"]]
-
-
-def point_label(point: Mapping[str, Any], varying: list[str]) -> str:
-    """`seed=1 width=2`: the axes that vary, as node and run names show them."""
-    return " ".join(f"{'data' if axis == 'data_fraction' else axis}={point[axis]:g}" for axis in varying)
 
 
 def varying(points: list[Mapping[str, Any]]) -> list[str]:
@@ -182,3 +179,17 @@ class Index:
 def as_matrix(values: Any) -> np.ndarray:
     """A matrix from a result (numbers, or None where undefined) as floats with NaN."""
     return np.array([[np.nan if v is None else v for v in row] for row in values], dtype=float)
+
+
+def over_folds(means: list[tuple[dict[str, Any], float | None]]) -> list[Row]:
+    """Across folds (k-fold): each fold's mean is one unit, grouped by what names it (dataset,
+    condition, ...); Student's t over the folds, where there are at least two."""
+    folds: dict[tuple, list[float]] = defaultdict(list)
+    for names, mean in means:
+        if mean is not None:
+            folds[tuple(names.items())].append(mean)
+    return [
+        {**dict(names), **metrics.t_interval(np.array(values))}
+        for names, values in sorted(folds.items())
+        if len(values) > 1
+    ]
