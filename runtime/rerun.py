@@ -34,17 +34,6 @@ _CODE_SUFFIXES = (".py", ".lark", ".j2")
 _FINGERPRINTS = "fingerprints.json"
 
 
-def data_files(ir: Any, base: Path) -> dict[str, Path]:
-    """The file behind each dataset of an experiment IR read from a file (not those scikit-learn
-    ships), where it exists; paths are relative to the spec's folder."""
-    files = {}
-    for dataset in ir.datasets:
-        relative = dataset.source.params.get("path")
-        if relative and (Path(base) / relative).is_file():
-            files[dataset.name] = (Path(base) / relative).resolve()
-    return files
-
-
 def file_digest(path: Path, cache_root: Path | None) -> str:
     """SHA-256 of a file's bytes, remembered in the cache by (size, modification time) so that a
     large file is read once; without a cache, read every time."""

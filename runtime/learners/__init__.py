@@ -10,7 +10,7 @@ a learner its data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -50,7 +50,6 @@ class Trained:
     curves: dict[str, list[float]]
     parameters: int
     epochs: int
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

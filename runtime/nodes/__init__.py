@@ -27,8 +27,6 @@ from .. import errors
 from ..cache import Artifact, Cache
 from ..scheduler import Task
 
-KINDS = ("load", "view", "fit", "predict", "late_fuse", "metric", "report")
-
 
 def derived_seed(*parts: object) -> int:
     """A seed from named parts, the same in every process (never Python's salted hash())."""
