@@ -14,8 +14,10 @@ import io
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
 from ..results import Results, RunScores
-from . import sections
+from . import figures, sections
 from .diff import diff_html, diff_runs, diff_text, key_numbers, latest_run_of
 from .rundir import RunDirectory, environment, load_run
 from .verdict import verdict
@@ -73,22 +75,16 @@ def _context(run: RunDirectory) -> dict[str, Any]:
     for node in nodes:
         counts[node["op"]] = counts.get(node["op"], 0) + 1
     timings = run.timings
+    built = sections.built(results)
+    any_figure = any(item.get("figure") is not None for _, items in built for item in items)
     return {
         "run": run,
         "results": results,
         "experiment": results.experiment,
         "title": results.report.title,
         "verdict": verdict(results),
-        "task_table": sections.task_table(results),
-        "spreads": sections.spreads(results),
-        "pairwise": sections.pairwise_charts(results),
-        "clusters": sections.clusters(results),
-        "failures": sections.failures(results),
-        "confusions": sections.confusions(results),
-        "curves": sections.curves(results),
-        "by_axis": sections.by_axis(results),
-        "by_condition": sections.by_condition(results),
-        "tests": sections.tests(results),
+        "sections": built,
+        "vega_js": Markup(figures.javascript()) if any_figure else None,
         "spec_lines": run.spec.splitlines(),
         "node_counts": counts,
         "nodes": nodes,
