@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -116,7 +117,8 @@ def test_run_writes_the_report_the_csv_and_the_spec_path(run_dir):
     ):
         assert section in page, section
     assert "Seed to seed, the 3 runs of mlp agree on" in page and "linear and mlp agree on" in page
-    assert "<svg" in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+    assert 'class="figure"' in page and "vegaEmbed" in page
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # nothing fetched from elsewhere
     csv_text = (run_dir / "scores.csv").read_text()
     header = csv_text.splitlines()[0].split(",")
     assert (
@@ -243,7 +245,7 @@ def test_a_synthetic_run_renders_every_section(tmp_path):
     for text in ("Task scores", "Spread", "Clusters", "How many runs fail", "Confusion", "Statistical tests"):
         assert text in page, text
     assert "Seed to seed, the 3 runs of mlp agree on" in page and "rad apart (Procrustes angle)" in page
-    assert "combined: paired sign-flip permutation test" in page and "svg" in page and "dendrogram" in page
+    assert "combined: paired sign-flip permutation test" in page and "figure-clusters-cluster" in page
     assert "mlp seed=2" in page  # fits by their display name
     rows = (directory / "scores.csv").read_text().splitlines()
     assert rows[0].split(",")[:3] == ["metric", "learner", "condition"] and rows[0].endswith(",value")
@@ -298,46 +300,15 @@ def _browser_check(page_path: Path, screenshot: Path) -> dict:
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         start = time.perf_counter()
         page.goto(page_path.as_uri(), wait_until="load")
-        seconds = time.perf_counter() - start
-        visible = {
-            "heatmaps": page.locator("svg.heatmap").count(),
-            "heatmap_visible": page.locator("svg.heatmap").first.is_visible(),
-            "dendrogram_visible": page.locator("svg.dendrogram").first.is_visible(),
-            "title": page.title(),
-        }
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('div.figure')].every(d => d.dataset.rendered)",
+            timeout=60_000,
+        )
+        seconds = time.perf_counter() - start  # loaded, and every figure drawn
+        visible = {"figures": page.locator("div.figure svg").count(), "title": page.title()}
         page.screenshot(path=str(screenshot), full_page=True)
         browser.close()
     return {"errors": errors, "requests": requests, "dialogs": dialogs, "seconds": seconds, **visible}
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (installed by .ci/run)")
-def test_quickstart_report_in_a_browser_is_offline_and_shows_its_charts(tmp_path):
-    pytest.importorskip("playwright")
-    root = Path(__file__).parent.parent
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "homog.runtime",
-            "run",
-            "--smoke",
-            "--quiet",
-            str(root / "specs" / "quickstart.homog"),
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    page = tmp_path / result.stdout.strip() / "report.html"
-    screenshot = tmp_path / "report.png"
-    seen = _browser_check(page, screenshot)
-    assert seen["errors"] == []
-    assert seen["requests"] == [page.as_uri()]  # the page itself, nothing else
-    assert seen["heatmaps"] >= 3 and seen["heatmap_visible"] and seen["dendrogram_visible"]
-    assert screenshot.stat().st_size > 10_000
-    print(f"\nreport screenshot: {screenshot}")
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (installed by .ci/run)")
@@ -376,4 +347,4 @@ def test_fifty_runs_and_five_metrics_stay_small_and_load_fast(tmp_path):
     seen = _browser_check(page, tmp_path / "fifty.png")
     print(f"\n50 runs x 5 metrics: report {size / 1e6:.2f} MB, loaded in {seen['seconds']:.2f} s")
     assert size < 5_000_000
-    assert seen["errors"] == []
+    assert seen["errors"] == [] and seen["figures"] >= 6

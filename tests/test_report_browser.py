@@ -1,0 +1,161 @@
+"""The report of every example spec in a real browser (Debian's Chromium through Playwright): no
+console error, no request but the page itself, every section non-empty, every figure drawn and
+visible, integer axes labelled with integers only, hover shows values. A full-page screenshot of
+each report is saved under `reports/browser/` at the repository's root (ignored by git)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOTS = ROOT / "reports" / "browser"
+SPECS = sorted(path.stem for path in (ROOT / "specs").glob("*.homog"))
+INTEGER = re.compile(r"^[−-]?\d{1,3}(,\d{3})*$|^[−-]?\d+$")
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (installed by .ci/run)")
+
+# What the page reports about itself once every figure is drawn.
+INSPECT = """() => {
+  const sections = [...document.querySelectorAll("section")].map(s => ({
+    id: s.id,
+    text: s.innerText.length - (s.querySelector("h2") || {innerText: ""}).innerText.length,
+    figures: s.querySelectorAll("div.figure").length,
+  }));
+  const figures = [...document.querySelectorAll("div.figure")].map(d => {
+    const svg = d.querySelector("svg");
+    const box = svg ? svg.getBoundingClientRect() : {width: 0, height: 0};
+    const wanted = JSON.parse(d.dataset.integerAxes);
+    const axes = [...d.querySelectorAll("g.role-axis")].map(a => ({
+      title: (a.querySelector("g.role-axis-title text") || {textContent: null}).textContent,
+      labels: [...a.querySelectorAll("g.role-axis-label text")].map(t => t.textContent),
+    }));
+    return {id: d.id, rendered: d.dataset.rendered === "yes", width: box.width, height: box.height,
+            integer: axes.filter(a => wanted.includes(a.title))};
+  });
+  return {sections, figures};
+}"""
+
+
+def _spec_params() -> list:
+    return [pytest.param(name, marks=() if name == "quickstart" else pytest.mark.slow) for name in SPECS]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    pytest.importorskip("playwright")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        found = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+        )
+        yield found
+        found.close()
+
+
+def _smoke_run(name: str, folder: Path) -> Path:
+    spec = folder / f"{name}.homog"
+    shutil.copy(ROOT / "specs" / spec.name, spec)
+    result = subprocess.run(
+        [sys.executable, "-m", "homog.runtime", "run", "--smoke", "--quiet", spec.name],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    return folder / result.stdout.strip() / "report.html"
+
+
+def look(browser, page_path: Path, screenshot: Path) -> dict:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors, requests = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(page_path.as_uri(), wait_until="load")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('div.figure')].every(d => d.dataset.rendered)", timeout=60_000
+    )
+    seen = page.evaluate(INSPECT)
+    seen["tooltip"] = _hover(page)
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(screenshot), full_page=True)
+    page.close()
+    return {**seen, "errors": errors, "requests": requests}
+
+
+def _hover(page) -> str | None:
+    """The tooltip shown with the mouse over the middle of the first heatmap, if there is one."""
+    heatmap = page.locator("figure.heatmap-figure div.figure svg").first
+    if heatmap.count() == 0:
+        return None
+    heatmap.scroll_into_view_if_needed()
+    box = heatmap.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.35, box["y"] + box["height"] * 0.35)
+    tooltip = page.locator("#vg-tooltip-element")
+    tooltip.wait_for(state="visible", timeout=5_000)
+    return tooltip.inner_text()
+
+
+@pytest.mark.parametrize("name", _spec_params())
+def test_the_report_of_every_example_spec_in_a_browser(name, browser, tmp_path):
+    page = _smoke_run(name, tmp_path)
+    screenshot = SCREENSHOTS / f"{name}.png"
+    seen = look(browser, page, screenshot)
+    assert seen["errors"] == []
+    assert seen["requests"] == [page.as_uri()]  # the page itself, nothing else: one offline file
+    for section in seen["sections"]:
+        assert section["text"] > 20 or section["figures"], f"section {section['id']} is empty"
+    assert seen["figures"], "the report has no figure"
+    checked = 0
+    for figure in seen["figures"]:
+        assert figure["rendered"] and figure["width"] > 100 and figure["height"] > 60, figure["id"]
+        for axis in figure["integer"]:
+            assert axis["labels"], (figure["id"], axis["title"])
+            assert all(INTEGER.match(label) for label in axis["labels"]), (figure["id"], axis)
+            assert len(set(axis["labels"])) == len(axis["labels"]), (figure["id"], axis)  # no 2, 2
+            checked += 1
+    assert checked, "no integer axis was checked"
+    if seen["tooltip"] is not None:
+        assert re.search(r"\d\.\d{4}", seen["tooltip"]), seen["tooltip"]  # hover shows the value
+    assert screenshot.stat().st_size > 10_000
+    print(f"\n{name}: {len(seen['figures'])} figures, screenshot {screenshot}")
+
+
+def test_the_page_names_its_sections_and_leaves_none_empty(browser, tmp_path):
+    """A spec without pairwise metrics or conditions: those sections are left out, nav included."""
+    spec = (ROOT / "specs" / "quickstart.homog").read_text()
+    spec = re.sub(r"(?s)metrics \{.*?\n\}", "metrics {\n  accuracy\n}", spec)
+    (tmp_path / "plain.homog").write_text(spec)
+    result = subprocess.run(
+        [sys.executable, "-m", "homog.runtime", "run", "--smoke", "--quiet", "plain.homog"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    page = tmp_path / result.stdout.strip() / "report.html"
+    html = page.read_text()
+    assert 'id="pairwise"' not in html and 'href="#pairwise"' not in html
+    assert 'id="scores"' in html and 'id="curves"' in html
+    seen = look(browser, page, SCREENSHOTS / "plain.png")
+    assert seen["errors"] == [] and [s["id"] for s in seen["sections"]] == [
+        "summary",
+        "scores",
+        "curves",
+        "spec",
+        "graph",
+        "provenance",
+    ]
+    assert json.loads(json.dumps(seen["figures"]))[0]["integer"][0]["title"] == "epoch"
