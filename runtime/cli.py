@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from .commands import EXIT_BUG, Reporter, cmd_check, cmd_diff, cmd_fmt, cmd_graph, cmd_report, cmd_show
+from .export import FORMATS, cmd_figures
 from .run_commands import cmd_cache_verify, cmd_clean, cmd_run
 
 
@@ -103,6 +104,14 @@ def _running(commands) -> None:
     report.add_argument("run_dir", metavar="RUN_DIR")
     report.add_argument("--out", help="also write the page here")
     report.set_defaults(handler=cmd_report)
+
+    figures = commands.add_parser("figures", help="write each figure of a run's report as SVG, PNG or PDF")
+    figures.add_argument("run_dir", metavar="RUN_DIR")
+    figures.add_argument(
+        "--format", dest="figure_format", choices=FORMATS, default="svg", help="(default: svg)"
+    )
+    figures.add_argument("--out", help="the folder to write them to (default: RUN_DIR/figures)")
+    figures.set_defaults(handler=cmd_figures)
 
     diff = commands.add_parser("diff", help="what changed between two runs: the spec and the key numbers")
     diff.add_argument("a", metavar="A", help="a run directory, or a spec (its latest run)")

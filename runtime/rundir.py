@@ -157,24 +157,33 @@ def finish(directory: Path, spec: Path, outcome: str) -> None:
 
 
 def _write_predictions(directory: Path, graph: Graph, cache: Cache) -> None:
-    index, arrays = {}, {}
+    index, arrays, layers = {}, {}, {}
     for node in graph.nodes.values():
         if node.op in ("predict", "late_fuse") and cache.has(node.id):
             found = cache.load(node.id).arrays
             index[node.short_id] = node.name
             for key in ("labels", "probabilities", "truth", "examples"):
                 arrays[f"{node.short_id}.{key}"] = found[key]
+            for key in found:
+                if key.startswith("layer."):  # the representations the metrics compared
+                    layers[f"{node.short_id}.{key.removeprefix('layer.')}"] = found[key]
     if arrays:
-        temporary = directory / f".predictions.npz.{os.getpid()}.tmp"
-        try:
-            with open(temporary, "wb") as file:
-                np.savez_compressed(file, **arrays)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, directory / "predictions.npz")
-        finally:
-            temporary.unlink(missing_ok=True)
+        _savez(directory / "predictions.npz", arrays)
         _dump(directory / "predictions.json", index)
+    if layers:
+        _savez(directory / "representations.npz", layers)
+
+
+def _savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "wb") as file:
+            np.savez_compressed(file, **arrays)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _read(path: Path) -> dict[str, Any] | None:

@@ -1,4 +1,5 @@
-"""The report of a run: one self-contained HTML page and a CSV of per-run scores.
+"""The report of a run: one self-contained HTML page, a CSV of per-run scores, and every result
+in long form as tables (`tables/*.parquet`, see `runtime/tables.py`).
 
 Everything is read from the run directory (`results.json` as the typed `Results`,
 `spec.homog`, `graph.json`, `environment.json`, `timings.json`), so `homogc report RUN_DIR`
@@ -17,6 +18,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ..results import Results, RunScores
+from ..tables import write_tables
 from . import figures, sections
 from .diff import diff_html, diff_runs, diff_text, key_numbers, latest_run_of
 from .rundir import RunDirectory, environment, load_run
@@ -112,6 +114,7 @@ def write_report(directory: Path, extra_path: Path | None = None, status: str | 
     target = directory / "report.html"
     target.write_text(page, encoding="utf-8")
     (directory / "scores.csv").write_text(scores_csv(run.results))
+    write_tables(directory, run.results)
     if extra_path is not None:
         extra_path.parent.mkdir(parents=True, exist_ok=True)
         extra_path.write_text(page, encoding="utf-8")
