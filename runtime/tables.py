@@ -14,7 +14,7 @@ sweep point's axes, which become columns). An undefined number is missing (NaN /
 | between | pair of learners in a population: mean over shared sweep points, interval, n |
 | within | learner in a population: seed-to-seed mean, interval, pairs |
 | population | population of runs that systemic failure measures: H, its interval, the rate |
-| tests | statistical test: statistic, p, Holm-corrected p |
+| tests | statistical test: statistic, p, Holm's p (McNemar's b, c: `only_a_right`, `only_b_right`) |
 | fits | fit: learner, point, parameters, epochs, seconds |
 | curves | fit, curve and epoch: the training curves |
 """
@@ -163,6 +163,7 @@ def population(results: Results) -> pd.DataFrame:
                 rows[-1].update(_interval(h.ci95))
             for w in entry.within_learners:
                 found = w.model_dump(exclude=drop)
+                found["learners"] = [w.learner]
                 rows.append({**where, "population": "seeds of one learner", **found, **_interval(w.ci95)})
     columns = ["metric", "dataset", "condition", "fold", "population", "learner", "runs"]
     return _frame(rows, [*columns, "homogenization", "ci_low", "ci_high", "systemic_failure_rate"])
@@ -177,8 +178,9 @@ def tests(results: Results) -> pd.DataFrame:
         for test in metric.tests:
             found = test.model_dump(exclude={"point"})
             point = {"seed": test.point.seed, **_axes(test.point)} if hasattr(test, "point") else {}
-            if "exact_p" in found:  # McNemar: the exact p is the test's p
+            if "exact_p" in found:  # McNemar: the exact p is the test's p; b and c are counts
                 found["p"] = found.pop("exact_p")
+                found["only_a_right"], found["only_b_right"] = found.pop("b"), found.pop("c")
             rows.append({**who, **point, **found})
         for combined in metric.combined:
             rows.append({**who, "test": f"{metric.metric}, combined", **combined.model_dump()})

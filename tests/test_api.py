@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from homog.runtime.api import Results, RunFailed, load, run
+from homog.runtime.tables import TABLES, write_tables
 
 from .test_report import _directory, _results
 
@@ -149,7 +150,15 @@ def test_population_and_tests_tables_of_a_synthetic_run(tmp_path):
     mcnemar = results.metrics["mcnemar"]
     assert len(tests[tests.metric == "mcnemar"]) == len(mcnemar.tests) + len(mcnemar.combined)
     first = tests[(tests.test == "mcnemar")].iloc[0]
-    assert (first.b, first.c, first.p) == (mcnemar.tests[0].b, mcnemar.tests[0].c, mcnemar.tests[0].exact_p)
+    expected = (mcnemar.tests[0].b, mcnemar.tests[0].c, mcnemar.tests[0].exact_p)
+    assert (first.only_a_right, first.only_b_right, first.p) == expected and first.b == "linear"
     assert len(tests[tests.metric == "ttest"]) == len(results.metrics["ttest"].tests)
+    written = write_tables(found.directory, results)  # what a run writes beside results.json
+    assert len(written) == len(TABLES)
+    for name in ("population", "tests"):
+        table = pd.read_parquet(found.directory / "tables" / f"{name}.parquet")
+        # Missing is None in a Parquet list column, NaN in pandas' object column: the same value.
+        same = [frame.astype(object).where(frame.notna(), None) for frame in (table, found.table(name))]
+        pd.testing.assert_frame_equal(*same, check_dtype=False)
     with pytest.raises(FileNotFoundError, match="not a finished run directory"):
         load(tmp_path)
