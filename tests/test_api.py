@@ -162,3 +162,15 @@ def test_population_and_tests_tables_of_a_synthetic_run(tmp_path):
         pd.testing.assert_frame_equal(*same, check_dtype=False)
     with pytest.raises(FileNotFoundError, match="not a finished run directory"):
         load(tmp_path)
+
+
+def test_without_pyarrow_the_tables_are_csv(tmp_path, monkeypatch):
+    from homog.runtime import tables
+
+    results = _results(seeds=2)
+    monkeypatch.setattr(tables, "parquet_available", lambda: False)
+    written = tables.write_tables(tmp_path, results)
+    assert [p.name for p in written] == [f"{name}.csv" for name in tables.TABLES]
+    scores = pd.read_csv(tmp_path / "tables" / "scores.csv")
+    assert len(scores) == len(tables.scores(results)) == 2 * 2 * 2  # 2 learners x 2 seeds x 2 conditions
+    assert scores["value"].tolist() == tables.scores(results)["value"].tolist()
