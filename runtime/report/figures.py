@@ -125,7 +125,8 @@ def bars(
     expected count per bar (`baseline`) as a line with points."""
     xs = sorted(frame[x].unique().tolist())
     x_enc = alt.X(f"{x}:O", sort=xs, title=x_title, axis=alt.Axis(labelAngle=0))
-    scale = alt.Scale(type="symlog", constant=1)
+    top = float(frame[[y, baseline]].max().max() if baseline else frame[y].max()) if len(frame) else 1.0
+    scale = alt.Scale(type="symlog", constant=1, domain=[0, top * 1.3 + 1])  # room for the counts
     y_axis = _integer_axis(f"{y_title} (symmetric log scale)", [0, int(frame[y].max())] if len(frame) else [])
     if len(frame) and frame[y].max() > 10:
         y_axis = alt.Axis(title=y_axis.title, format="d", tickMinStep=1)
@@ -184,7 +185,7 @@ def intervals(
     points = base.mark_point(filled=True, size=50).encode(
         y=alt.Y("mean:Q", title=y_title, scale=alt.Scale(zero=False)), tooltip=tips, xOffset=offset
     )
-    errors = base.mark_errorbar(ticks=True).encode(
+    errors = base.mark_errorbar(ticks={"size": 10}, thickness=1.5).encode(
         y=alt.Y("low:Q", title=y_title), y2="high:Q", xOffset=offset
     )
     chart = errors + points
