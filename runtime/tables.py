@@ -1,6 +1,6 @@
 """`results.json` as tidy tables: one pandas DataFrame per kind of result, in long form (one row
 per number, its identity in columns), for the Python API (`api.py`) and for the Parquet files a
-run writes beside `results.json` (`tables/NAME.parquet`, or CSV where pyarrow is missing).
+run writes beside `results.json` (`results.NAME.parquet`, or CSV where pyarrow is missing).
 
 Every table is read from the typed `Results`: nothing is recomputed, and no display label is
 parsed (a run's identity is its fields: learner, kind, dataset, condition, seed, fold and the
@@ -233,15 +233,18 @@ def parquet_available() -> bool:
     return True
 
 
+def table_path(directory: Path, name: str, parquet: bool = True) -> Path:
+    """Where a run directory holds a table: `results.NAME.parquet` beside `results.json`."""
+    return Path(directory) / f"results.{name}.{'parquet' if parquet else 'csv'}"
+
+
 def write_tables(directory: Path, results: Results) -> list[Path]:
-    """Every table into `directory/tables/`: Parquet where pyarrow is installed, else CSV."""
-    folder = Path(directory) / "tables"
-    folder.mkdir(exist_ok=True)
+    """Every table beside `results.json`: Parquet where pyarrow is installed, else CSV."""
     parquet = parquet_available()
     written = []
     for name, build in TABLES.items():
         frame = build(results)
-        path = folder / f"{name}.{'parquet' if parquet else 'csv'}"
+        path = table_path(directory, name, parquet)
         temporary = path.with_name(f".{path.name}.tmp")
         if parquet:
             frame.to_parquet(temporary, index=False)

@@ -109,7 +109,7 @@ def test_representations_by_run_and_layer(quickstart):
 
 def test_the_tables_are_written_as_parquet_beside_results_json(quickstart):
     for name in ("scores", "pairwise", "between", "within", "summary", "fits", "curves"):
-        written = pd.read_parquet(quickstart.directory / "tables" / f"{name}.parquet")
+        written = pd.read_parquet(quickstart.directory / f"results.{name}.parquet")
         expected = quickstart.table(name)
         assert written.shape == expected.shape, name
         pd.testing.assert_frame_equal(written, expected, check_dtype=False, check_column_type=False)
@@ -156,7 +156,7 @@ def test_population_and_tests_tables_of_a_synthetic_run(tmp_path):
     written = write_tables(found.directory, results)  # what a run writes beside results.json
     assert len(written) == len(TABLES)
     for name in ("population", "tests"):
-        table = pd.read_parquet(found.directory / "tables" / f"{name}.parquet")
+        table = pd.read_parquet(found.directory / f"results.{name}.parquet")
         # Missing is None in a Parquet list column, NaN in pandas' object column: the same value.
         same = [frame.astype(object).where(frame.notna(), None) for frame in (table, found.table(name))]
         pd.testing.assert_frame_equal(*same, check_dtype=False)
@@ -170,7 +170,7 @@ def test_without_pyarrow_the_tables_are_csv(tmp_path, monkeypatch):
     results = _results(seeds=2)
     monkeypatch.setattr(tables, "parquet_available", lambda: False)
     written = tables.write_tables(tmp_path, results)
-    assert [p.name for p in written] == [f"{name}.csv" for name in tables.TABLES]
-    scores = pd.read_csv(tmp_path / "tables" / "scores.csv")
+    assert [p.name for p in written] == [f"results.{name}.csv" for name in tables.TABLES]
+    scores = pd.read_csv(tmp_path / "results.scores.csv")
     assert len(scores) == len(tables.scores(results)) == 2 * 2 * 2  # 2 learners x 2 seeds x 2 conditions
     assert scores["value"].tolist() == tables.scores(results)["value"].tolist()

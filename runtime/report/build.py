@@ -1,5 +1,5 @@
 """The report of a run: one self-contained HTML page, a CSV of per-run scores, and every result
-in long form as tables (`tables/*.parquet`, see `runtime/tables.py`).
+in long form as tables (`results.*.parquet`, see `runtime/tables.py`).
 
 Everything is read from the run directory (`results.json` as the typed `Results`,
 `spec.homog`, `graph.json`, `environment.json`, `timings.json`), so `homogc report RUN_DIR`
