@@ -5,7 +5,6 @@ each report is saved under `reports/browser/` at the repository's root (ignored 
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -132,30 +131,22 @@ def test_the_report_of_every_example_spec_in_a_browser(name, browser, tmp_path):
     print(f"\n{name}: {len(seen['figures'])} figures, screenshot {screenshot}")
 
 
-def test_the_page_names_its_sections_and_leaves_none_empty(browser, tmp_path):
-    """A spec without pairwise metrics or conditions: those sections are left out, nav included."""
+def test_sections_with_nothing_to_show_are_left_out(browser, tmp_path):
+    """Only task scores: no pairwise, cluster, failure or test section, in the page or its nav."""
+    from homog.runtime.report.build import write_report
+
+    from .test_report import _directory, _results
+
+    results = _results(seeds=2)
+    results.metrics = {"accuracy": results.metrics["accuracy"]}
     spec = (ROOT / "specs" / "quickstart.homog").read_text()
-    spec = re.sub(r"(?s)metrics \{.*?\n\}", "metrics {\n  accuracy\n}", spec)
-    (tmp_path / "plain.homog").write_text(spec)
-    result = subprocess.run(
-        [sys.executable, "-m", "homog.runtime", "run", "--smoke", "--quiet", "plain.homog"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    page = tmp_path / result.stdout.strip() / "report.html"
+    page = write_report(_directory(tmp_path / "run", results, spec))
     html = page.read_text()
-    assert 'id="pairwise"' not in html and 'href="#pairwise"' not in html
-    assert 'id="scores"' in html and 'id="curves"' in html
-    seen = look(browser, page, SCREENSHOTS / "plain.png")
-    assert seen["errors"] == [] and [s["id"] for s in seen["sections"]] == [
-        "summary",
-        "scores",
-        "curves",
-        "spec",
-        "graph",
-        "provenance",
-    ]
-    assert json.loads(json.dumps(seen["figures"]))[0]["integer"][0]["title"] == "epoch"
+    for gone in ("pairwise", "clusters", "failures", "confusion", "tests", "spread"):
+        assert f'id="{gone}"' not in html and f'href="#{gone}"' not in html, gone
+    seen = look(browser, page, SCREENSHOTS / "only-scores.png")
+    assert seen["errors"] == []
+    shown = [s["id"] for s in seen["sections"]]
+    assert shown == ["summary", "scores", "curves", "robustness", "spec", "graph", "provenance"]
+    assert all(s["text"] > 20 or s["figures"] for s in seen["sections"]), seen["sections"]
+    assert seen["figures"][0]["integer"][0]["title"] == "epoch"
