@@ -108,7 +108,7 @@ def _running(commands) -> None:
     figures = commands.add_parser("figures", help="write each figure of a run's report as SVG, PNG or PDF")
     figures.add_argument("run_dir", metavar="RUN_DIR")
     figures.add_argument(
-        "--format", dest="figure_format", choices=FORMATS, default="svg", help="(default: svg)"
+        "--format", dest="figure_format", choices=FORMATS, default="svg", help="file format (default: svg)"
     )
     figures.add_argument("--out", help="the folder to write them to (default: RUN_DIR/figures)")
     figures.set_defaults(handler=cmd_figures)
