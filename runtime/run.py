@@ -162,6 +162,7 @@ def run_spec(spec: Spec, options: RunOptions, out=None) -> RunResult:
         place(tasks, runner, devices)
         slots = placement.DeviceSlots(devices)
     progress = Progress(tasks, todo, quiet=options.quiet, out=out)
+    runner.on_epoch = progress.epoch
     timings: dict[str, dict[str, Any]] = {}
     # Whether this process computed a node: the cache knows what it stored. Ray's workers store
     # through caches of their own, so there a node in `todo` counts as computed.
