@@ -1,12 +1,12 @@
 """Data sources: scikit-learn's datasets (no download) and files, each registered under its
 registry entry. A file source reads `.npz` (each array a field), CSV (each column a field;
-numbers where the cells parse, text otherwise) or Parquet (with the optional `pyarrow`), and
+numbers where the cells parse, text otherwise) or Parquet, the tables through pyarrow, and
 returns its fields, its labels and, where it knows them, each example's line in the file.
 """
 
 from __future__ import annotations
 
-import csv
+import importlib
 from pathlib import Path
 
 import numpy as np
@@ -83,39 +83,68 @@ def _npz(path: Path, name: str) -> tuple[Columns, None]:
 
 
 def _csv(path: Path, name: str) -> tuple[Columns, np.ndarray | None]:
-    """Each column a field; the header names them. Blank lines are skipped; a row with more or fewer
-    cells than the header, or two columns of one name, is an error."""
-    with path.open(newline="", encoding="utf-8-sig") as file:
-        reader = csv.reader(file)
-        header = next(reader, None)
-        if header is None:
-            return {}, None
-        _unique_columns(header, name)
-        body, lines, ragged = [], [], []
-        previous = reader.line_num
-        for row in reader:
-            start, previous = previous + 1, reader.line_num  # a quoted cell may span lines
-            if not row:
-                continue
-            if len(row) != len(header):
-                ragged.append((start, len(row)))
-            body.append(row)
-            lines.append(start)
+    """Each column a field; the header names them. Read by pyarrow's CSV reader (quoted cells may
+    hold commas and newlines; blank lines are skipped); a row with more or fewer cells than the
+    header, or two columns of one name, is an error. Cells are kept as written, then typed by
+    `_numeric`, which knows the file line of each row for its messages."""
+    pa_csv = _pyarrow("csv", "reading CSV")
+    ragged: list[tuple[int, int]] = []
+
+    def invalid(row) -> str:  # a row with the wrong number of cells: remember it, read on
+        ragged.append((row.number, row.actual_columns))
+        return "skip"
+
+    table = pa_csv.read_csv(
+        path,
+        # The header is read as a row of its own, so every column is read as text, as written.
+        read_options=pa_csv.ReadOptions(use_threads=False, autogenerate_column_names=True),
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
+        convert_options=pa_csv.ConvertOptions(strings_can_be_null=False, quoted_strings_can_be_null=False),
+    )
+    cells = [["" if v is None else str(v) for v in column.to_pylist()] for column in table.columns]
+    if not cells or not cells[0]:
+        return {}, None
+    header = [column[0] for column in cells]
+    _unique_columns(header, name)
+    starts = _record_lines(path)  # the file line each record starts on: records count from 1
     if ragged:
-        line, cells = ragged[0]
+        number, found = ragged[0]
         others = f" (and {len(ragged) - 1} more rows)" if len(ragged) > 1 else ""
         raise errors.RunError(
             errors.DATA_RAGGED_ROWS,
-            f"line {line} of '{name}' has {cells} cells, the header has {len(header)}{others}",
+            f"line {starts[number - 1]} of '{name}' has {found} cells, the header has {len(header)}{others}",
             "every row needs one cell per column: quote cells that contain commas, "
             "and leave missing values blank",
         )
-    where = np.array(lines, dtype=np.int64)
+    where = np.array(starts[1 : len(cells[0])], dtype=np.int64)
     columns = {
-        column: _numeric(np.array([row[i] for row in body], dtype=str), column, name, where)
-        for i, column in enumerate(header)
+        column: _numeric(np.array(values[1:], dtype=str), column, name, where)
+        for column, values in zip(header, cells, strict=True)
     }
     return columns, where
+
+
+def _record_lines(path: Path) -> list[int]:
+    """The line on which each non-blank record of a CSV file starts (a quoted cell may span lines):
+    what messages name, since the table's rows do not say where they were written."""
+    starts, quoted = [], False
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        for number, line in enumerate(file, start=1):
+            if not quoted and line.strip():
+                starts.append(number)
+            quoted ^= line.count('"') % 2 == 1
+    return starts
+
+
+def _pyarrow(module: str, what: str):
+    try:
+        return importlib.import_module(f"pyarrow.{module}")
+    except ImportError:
+        raise errors.RunError(
+            errors.DATA_UNREADABLE,
+            f"{what} needs the package pyarrow",
+            "pip install 'homogc[parquet]' (or pip install pyarrow)",
+        ) from None
 
 
 def _parquet(path: Path, name: str) -> tuple[Columns, None]:
