@@ -44,7 +44,14 @@ def _file(fmt: str, reader):
     """A source read from a file: its columns are fields, `label` the label. A reader returns the
     columns and, where it knows them, the file line of each example (for messages)."""
 
-    def read(base: Path, origin: Span | None, path: str, label: str):
+    def read(
+        base: Path,
+        origin: Span | None,
+        path: str,
+        label: str,
+        fields: list[dict] | None = None,
+        missing: str = "error",
+    ):
         found = (base / path).resolve()
         if not found.is_file():
             raise errors.RunError(
@@ -72,9 +79,62 @@ def _file(fmt: str, reader):
                 origin,
             )
         labels = columns.pop(label)
+        for group in fields or []:
+            columns[group["name"]] = _group(columns, group, path)
         return columns, labels, lines
 
     return implements("source", fmt)(read)
+
+
+def _group(columns: Columns, group: dict, file: str) -> np.ndarray:
+    """A field of several columns: (examples, columns), in the order the file has them."""
+    name, names = group["name"], list(columns)
+    if name in columns:
+        raise errors.RunError(
+            errors.DATA_DUPLICATE_COLUMN,
+            f"'{file}' already has a column named '{name}', the name of a group of columns",
+            f'name the group otherwise, e.g. columns("{name}_group", ...)',
+        )
+    if group["prefix"] is not None:
+        chosen = [c for c in names if c.startswith(group["prefix"])]
+        if not chosen:
+            raise errors.RunError(
+                errors.DATA_FIELD_MISSING,
+                f"no column of '{file}' starts with '{group['prefix']}' (group '{name}')",
+                "give a prefix that begins some of the columns: "
+                + ", ".join(repr(c) for c in names[:8])
+                + (" ..." if len(names) > 8 else ""),
+            )
+    else:
+        wanted = group["columns"] or [group["first"], group["last"]]
+        for column in wanted:
+            if column not in columns:
+                raise errors.RunError(
+                    errors.DATA_FIELD_MISSING,
+                    f"'{file}' has no column '{column}' (group '{name}')",
+                    suggestion_hint(column, names, "columns"),
+                )
+        if group["columns"]:
+            chosen = wanted
+        else:  # from first to last in the file's order, whichever comes first
+            a, b = sorted((names.index(group["first"]), names.index(group["last"])))
+            chosen = names[a : b + 1]
+    wide = [c for c in chosen if columns[c].ndim != 1]
+    if wide:
+        raise errors.RunError(
+            errors.DATA_SHAPE_MISMATCH,
+            f"'{wide[0]}' of '{file}' has shape {columns[wide[0]].shape}: group '{name}' joins columns "
+            "of one value per example",
+            "group only one-value columns; an array of several values per example is a field already",
+        )
+    text = [c for c in chosen if columns[c].dtype.kind in "US"]
+    if text:
+        raise errors.RunError(
+            errors.DATA_NOT_NUMERIC,
+            f"column '{text[0]}' of '{file}' holds text, so it cannot join the numbers of group '{name}'",
+            "leave text columns out of a group of columns (they are fields of their own)",
+        )
+    return np.stack([columns[c].astype(np.float32) for c in chosen], axis=1)
 
 
 def _npz(path: Path, name: str) -> tuple[Columns, None]:
