@@ -50,6 +50,7 @@ def transformed(node: Node, own: data.Loaded, other: data.Loaded, fold: int) -> 
             "a dataset condition needs a field of the same shape in both datasets",
             node.origin,
         )
-    values = np.concatenate([mine, theirs])
+    train = own.splits[fold].train
+    values = _imputed(np.concatenate([mine, theirs]), own, train, node)  # from own's training split
     calls = [CallIR(**call) for call in node.params["transforms"]]
-    return transforms.apply_transforms(values, calls, own.splits[fold].train)[len(own.labels) :]
+    return transforms.apply_transforms(values, calls, train)[len(own.labels) :]
