@@ -133,10 +133,13 @@ class _Bars:
 
     def epoch(self, task: Task, names: str, done: int, total: int, overall: float) -> None:
         bar = self.fits.get(id(task))
-        if bar is None:
+        new = bar is None
+        if new:
             bar = self.fits[id(task)] = self.progress.add_task(f"  {task.op} {names}: epochs", total=total)
         self.progress.update(bar, completed=done, total=total)
         self.progress.update(self.overall, completed=overall)
+        if new:  # drawn at once: a fit shorter than a refresh still shows that it trained
+            self.progress.refresh()
 
     def done(self, task: Task, op: str, finished: int, overall: float) -> None:
         bar = self.fits.pop(id(task), None)
