@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from typing import Annotated, Any
+
+from pydantic import Field, PlainValidator, model_validator
+from pydantic_core import PydanticCustomError
 
 from .fields import Ref, Schema, Text, choice
 from .registry import Entry, FieldInfo, Shape, SizeRule
+from .values import Invocation
 
 _IMAGE_TYPES = frozenset({"image"})
 _SEQUENCE = frozenset({"sequence"})
@@ -16,9 +20,57 @@ _TORCH_LAYERS = ("penultimate", "logits")
 # --------------------------------------------------------------------------- data
 
 
+class ColumnGroup(Schema):
+    """One field made of several columns of a table (one input vector per example): the columns
+    named, those from `first` to `last` in the file's order, or those whose names start with `prefix`."""
+
+    name: str
+    columns: list[str] | None = None
+    prefix: str | None = None
+    first: str | None = None
+    last: str | None = None
+
+
+_GROUP_FORMS = (
+    'columns("NAME", ["a", "b"]), columns("NAME", first = "a", last = "z") or columns("NAME", prefix = "p_")'
+)
+
+
+def _column_group(value: Any) -> ColumnGroup:
+    if not (isinstance(value, Invocation) and value.name == "columns"):
+        raise PydanticCustomError("column_group", f"expected {_GROUP_FORMS}")
+    if not value.positional or not isinstance(value.positional[0], str) or len(value.positional) > 2:
+        raise PydanticCustomError("column_group", f"a group of columns is written {_GROUP_FORMS}")
+    keywords = dict(value.keywords)
+    if len(value.positional) == 2:
+        keywords["columns"] = value.positional[1]
+    unknown = set(keywords) - {"columns", "prefix", "first", "last"}
+    if unknown:
+        raise PydanticCustomError("column_group", f"columns(...) takes no key '{sorted(unknown)[0]}'")
+    forms = [("columns" in keywords), ("prefix" in keywords), ("first" in keywords or "last" in keywords)]
+    if sum(forms) != 1 or (forms[2] and not ("first" in keywords and "last" in keywords)):
+        raise PydanticCustomError(
+            "column_group",
+            f"give a group's columns one way: a list, a prefix, or first and last ({_GROUP_FORMS})",
+        )
+    names = keywords.get("columns")
+    if names is not None and (
+        not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names)
+    ):
+        raise PydanticCustomError("column_group", 'a list of column names in quotes, as in ["a", "b"]')
+    for key in ("prefix", "first", "last"):
+        if key in keywords and not isinstance(keywords[key], str):
+            raise PydanticCustomError("column_group", f"'{key}' is a column name in quotes")
+    return ColumnGroup(name=value.positional[0], **keywords)
+
+
 class FileSource(Schema):
     path: Text
     label: Text = "label"
+    # Fields of several columns each, beside one field per column.
+    fields: list[Annotated[ColumnGroup, PlainValidator(_column_group)]] = Field(default_factory=list)
+    # Cells left blank (or null): an error, rows dropped, or filled in from the training split.
+    missing: choice("error", "drop", "mean", "median", "most_frequent") = "error"
 
 
 def _sklearn(name: str, classes: int, **fields: FieldInfo) -> Entry:
@@ -47,9 +99,9 @@ DATA = [
     _sklearn("iris", 3, features=FieldInfo((4,))),
     _sklearn("wine", 3, features=FieldInfo((13,))),
     _sklearn("breast_cancer", 2, features=FieldInfo((30,))),
-    Entry("source", "npz", "a NumPy .npz file; each array is a field", FileSource, ("path",)),
-    Entry("source", "csv", "a CSV table; columns are fields", FileSource, ("path",)),
-    Entry("source", "parquet", "a Parquet table; columns are fields", FileSource, ("path",)),
+    Entry("source", "npz", "a NumPy .npz file; arrays (or groups) are fields", FileSource, ("path",)),
+    Entry("source", "csv", "a CSV table; columns (or groups) are fields", FileSource, ("path",)),
+    Entry("source", "parquet", "a Parquet table; columns (or groups) are fields", FileSource, ("path",)),
     Entry("split", "holdout", "one stratified train/test split", Holdout, ("test",)),
     Entry("split", "kfold", "k stratified folds; every run is repeated per fold", KFold, ("k",)),
 ]

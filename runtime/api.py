@@ -64,7 +64,7 @@ class Results:
 
     @functools.cache  # noqa: B019 -- one Results per run directory; the tables live as long as it
     def _table(self, name: str) -> pd.DataFrame:
-        return tables.TABLES[name](self.typed)
+        return tables.table(self.typed, name)
 
     scores = property(lambda self: self.table("scores"), doc="One row per run and scalar score.")
     summary = property(lambda self: self.table("summary"), doc="Scores per learner and condition.")
@@ -138,6 +138,8 @@ class Results:
         runs = self._runs()
         rows = []
         for key in sorted(arrays):
+            if key == "mode":  # a smoke run's mark, not a representation
+                continue
             short, name = key.split(".", 1)
             if layer is None or name == layer:
                 rows.append({**runs.get(short, {"node": short}), "layer": name, "array": arrays[key]})

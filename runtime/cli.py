@@ -26,10 +26,82 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--format", choices=["text", "json"], default="text", help="diagnostics as text or JSON lines"
     )
+    parser.add_argument("--version", action=_Version, help="print homogc's version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _inspecting(commands)
     _running(commands)
+    _editing(commands)
+    _global_options_after_commands(parser)
     return parser
+
+
+def _editing(commands) -> None:
+    """Commands for shells and editors."""
+    completion = commands.add_parser("completion", help="print a shell completion script (bash, zsh or fish)")
+    completion.add_argument("shell", choices=["bash", "zsh", "fish"])
+    completion.set_defaults(handler=cmd_completion)
+
+    lsp = commands.add_parser(
+        "lsp", help="start the language server for editors (stdio; needs the lsp extra)"
+    )
+    lsp.set_defaults(handler=cmd_lsp)
+
+
+def _global_options_after_commands(parser: argparse.ArgumentParser) -> None:
+    """--format and --debug are accepted after the command too (`homogc check --format json F`),
+    by every command that has no --format of its own (`graph --format` is the graph's format)."""
+    for sub in _subparsers(parser):
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        if "--format" not in sub._option_string_actions:
+            sub.add_argument(
+                "--format",
+                choices=["text", "json"],
+                default=argparse.SUPPRESS,
+                help="diagnostics as text or JSON lines",
+            )
+        _global_options_after_commands(sub)
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    return [
+        sub
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for sub in dict.fromkeys(action.choices.values())
+    ]
+
+
+class _Version(argparse.Action):
+    """`--version`: the installed homogc's version, looked up only when asked for."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from importlib import metadata
+
+        try:
+            version = metadata.version("homogc")
+        except metadata.PackageNotFoundError:
+            version = "unknown (not installed)"
+        print(f"homogc {version}")
+        parser.exit()
+
+
+def cmd_lsp(args: argparse.Namespace, reporter) -> int:
+    try:
+        from .lsp import main as serve
+    except ImportError as error:  # pygls is an optional extra
+        print(f"error: the language server needs pygls: pip install 'homogc[lsp]' ({error})", file=sys.stderr)
+        return 2
+    return serve()
+
+
+def cmd_completion(args: argparse.Namespace, reporter) -> int:
+    from .completion import script
+
+    sys.stdout.write(script(args.shell, build_parser()))
+    return 0
 
 
 def _inspecting(commands) -> None:
@@ -79,10 +151,18 @@ def _running(commands) -> None:
         "--jobs", type=int, default=1, help="tasks run at once (1: one at a time, for debugging)"
     )
     run.add_argument(
-        "--smoke", action="store_true", help="a reduced run: few epochs, small forests, 300 examples"
+        "--smoke",
+        action="store_true",
+        help="a reduced run: few epochs, small forests, 300 examples; marked smoke in every file it writes, "
+        "its report beside the full one (NAME.smoke.html)",
     )
     run.add_argument(
         "--explain", action="store_true", help="say for each node whether it is cached, and if not why"
+    )
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="say what would be computed and why, and where it would be written; run and write nothing",
     )
     run.add_argument(
         "--plan",

@@ -31,11 +31,14 @@ class Loaded:
     labels: np.ndarray  # integer class ids, 0..k-1
     classes: list[str]
     splits: list[Split]  # one per fold
+    missing: str = "error"  # mean | median | most_frequent: blank cells (NaN) the views impute per fold
 
     def arrays(self) -> dict[str, np.ndarray]:
         out = {f"field.{name}": values for name, values in self.fields.items()}
         out["labels"] = self.labels
         out["classes"] = np.array(self.classes)
+        if self.missing != "error":
+            out["missing"] = np.array(self.missing)
         for fold, split in enumerate(self.splits):
             for part in ("train", "validation", "test"):
                 out[f"split.{fold}.{part}"] = getattr(split, part)
@@ -49,7 +52,8 @@ class Loaded:
             Split(*(arrays[f"split.{fold}.{part}"] for part in ("train", "validation", "test")))
             for fold in folds
         ]
-        return cls(fields, arrays["labels"], [str(c) for c in arrays["classes"]], splits)
+        missing = str(arrays["missing"]) if "missing" in arrays else "error"
+        return cls(fields, arrays["labels"], [str(c) for c in arrays["classes"]], splits, missing)
 
 
 def load(source: CallIR, split: CallIR, seed: int, base: Path, origin: Span | None) -> Loaded:
@@ -59,12 +63,15 @@ def load(source: CallIR, split: CallIR, seed: int, base: Path, origin: Span | No
         fields, raw_labels, *more = implementation("source", source.name)(base, origin, **source.params)
         lines = more[0] if more else None  # the file line of each example, where the source knows it
         label = str(source.params.get("label", "target"))
+        missing = str(source.params.get("missing", "error"))
+        if missing == "drop":
+            fields, raw_labels, lines = _drop_missing(fields, raw_labels, lines)
         raw_labels = _check_labels(raw_labels, label, lines)
         n = len(raw_labels)
         if n == 0:
             raise errors.RunError(errors.DATA_TOO_FEW, "the data has no examples", "check the data file")
         for name, values in fields.items():
-            _check_field(name, values, n, lines)
+            _check_field(name, values, n, lines, imputed=missing in IMPUTED)
         classes, labels = np.unique(raw_labels, return_inverse=True)
         labels = labels.reshape(-1)
         if len(classes) < 2:
@@ -77,7 +84,64 @@ def load(source: CallIR, split: CallIR, seed: int, base: Path, origin: Span | No
         splits = make_splits(labels, split, seed, names)
     except errors.RunError as error:
         raise error.located(origin) from error.__cause__
-    return Loaded(fields, labels.astype(np.int64), names, splits)
+    return Loaded(fields, labels.astype(np.int64), names, splits, missing if missing in IMPUTED else "error")
+
+
+IMPUTED = ("mean", "median", "most_frequent")
+
+
+def _missing_rows(values: np.ndarray) -> np.ndarray:
+    """Which rows of a field or label have a missing value: NaN, a blank cell or a null."""
+    values = np.asarray(values)
+    if values.ndim == 0:
+        return np.zeros(0, dtype=bool)
+    flat = values.reshape(len(values), -1)
+    if values.dtype.kind == "f":
+        return np.isnan(flat).any(axis=1)
+    if values.dtype.kind in "US":
+        return (np.char.strip(flat.astype(str)) == "").any(axis=1)
+    if values.dtype.kind == "O":
+        return np.array(
+            [any(v is None or (isinstance(v, float) and np.isnan(v)) for v in row) for row in flat]
+        )
+    return np.zeros(len(values), dtype=bool)
+
+
+def _drop_missing(fields: Columns, labels: np.ndarray, lines: np.ndarray | None):
+    """`missing = drop`: the rows with a missing value in any field or in the label, left out."""
+    labels = np.asarray(labels)
+    drop = _missing_rows(labels) if labels.ndim == 1 else np.zeros(len(labels), dtype=bool)
+    for values in fields.values():
+        if np.ndim(values) and len(values) == len(drop):
+            drop |= _missing_rows(values)
+    if not drop.any():
+        return fields, labels, lines
+    keep = ~drop
+    kept = {name: v[keep] if np.ndim(v) and len(v) == len(keep) else v for name, v in fields.items()}
+    return kept, labels[keep], None if lines is None else lines[keep]
+
+
+def impute(
+    values: np.ndarray, strategy: str, train: np.ndarray, where: str, origin: Span | None
+) -> np.ndarray:
+    """Missing values (NaN) filled in from the training split's values of each feature: its mean,
+    median or most frequent value (`missing = mean | median | most_frequent`), never from the test split."""
+    if values.dtype.kind != "f" or not np.isnan(values).any():
+        return values
+    from sklearn.impute import SimpleImputer
+
+    flat = values.reshape(len(values), -1)
+    empty = np.flatnonzero(np.isnan(flat[train]).all(axis=0))
+    if len(empty):
+        raise errors.RunError(
+            errors.DATA_HAS_NAN,
+            f"{where} has no value in the training split for {len(empty)} of its {flat.shape[1]} features "
+            f"(the first: feature {int(empty[0])}), so there is nothing to impute them from",
+            "fill those values in, or drop the rows that miss them (missing = drop)",
+            origin,
+        )
+    imputer = SimpleImputer(strategy=strategy).fit(flat[train])
+    return imputer.transform(flat).astype(values.dtype).reshape(values.shape)
 
 
 def shown_rows(rows: np.ndarray, lines: np.ndarray | None = None, shown: int = 5) -> str:
@@ -135,7 +199,9 @@ def _check_labels(raw: np.ndarray, label: str, lines: np.ndarray | None) -> np.n
     return raw
 
 
-def _check_field(name: str, values: np.ndarray, n: int, lines: np.ndarray | None) -> None:
+def _check_field(
+    name: str, values: np.ndarray, n: int, lines: np.ndarray | None, imputed: bool = False
+) -> None:
     if values.ndim == 0:
         raise errors.RunError(
             errors.DATA_LENGTHS_DIFFER,
@@ -148,13 +214,17 @@ def _check_field(name: str, values: np.ndarray, n: int, lines: np.ndarray | None
             f"field '{name}' has {len(values)} rows, the label has {n}",
             "every field of a dataset needs one row per example",
         )
-    if values.dtype.kind == "f" and not np.isfinite(values).all():
-        rows = np.flatnonzero((~np.isfinite(values.reshape(n, -1))).any(axis=1))
+    if values.dtype.kind != "f":
+        return
+    bad = np.isinf(values) if imputed else ~np.isfinite(values)  # imputed: NaN is a missing value
+    if bad.any():
+        rows = np.flatnonzero(bad.reshape(n, -1).any(axis=1))
         raise errors.RunError(
             errors.DATA_HAS_NAN,
             f"field '{name}' has missing or non-finite values in {len(rows)} rows "
             f"({shown_rows(rows, lines)})",
-            "drop or impute those rows before running",
+            "drop or impute those rows before running, or declare it in the source: missing = drop, "
+            "or missing = mean | median | most_frequent (imputed from each training split)",
         )
 
 

@@ -67,6 +67,7 @@ class Results(Model):
     learners: list[LearnerIR]
     fits: list[Fit]
     metrics: dict[str, MetricResult]  # by label
+    mode: str = "full"  # "smoke": a reduced run of `homogc run --smoke`, not for citing
 
     def parameters_of(self, learner: str) -> int | None:
         """The parameter count of a learner's first fit."""

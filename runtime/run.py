@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,19 +110,30 @@ def explain(graph: Graph, cache: Cache, experiment: str) -> list[tuple[Node, str
         elif previous.get("version") != OP_VERSIONS[node.op]:
             reason = "code version changed"
         elif previous["params"] != node.params:
-            reason = "a parameter changed: " + ", ".join(changed(previous["params"], node.params))
+            reason = "a parameter changed: " + "; ".join(changed(previous["params"], node.params))
         else:
             reason = "an input changed"
         out.append((node, reason))
     return out
 
 
+_ABSENT = object()
+
+
 def changed(old: Any, new: Any, path: str = "") -> list[str]:
-    """The dotted paths of the values that differ between two parameter trees."""
+    """Each value that differs between two parameter trees: its dotted key path, old → new."""
     if not (isinstance(old, dict) and isinstance(new, dict)):
-        return [] if old == new else [path or "(all)"]
+        return [] if old == new else [f"{path or '(all)'}: {_shown(old)} → {_shown(new)}"]
     keys = sorted(set(old) | set(new))
-    return [p for k in keys for p in changed(old.get(k), new.get(k), f"{path}.{k}" if path else k)]
+    return [
+        p
+        for k in keys
+        for p in changed(old.get(k, _ABSENT), new.get(k, _ABSENT), f"{path}.{k}" if path else k)
+    ]
+
+
+def _shown(value: Any) -> str:
+    return "(absent)" if value is _ABSENT else json.dumps(value, sort_keys=True)
 
 
 def _device(spec: Spec, options: RunOptions) -> str:
@@ -135,6 +147,9 @@ def run_spec(spec: Spec, options: RunOptions, out=None) -> RunResult:
     ir, graph = spec.compilation.ir, spec.compilation.graph
     cache_root, runs = cache_folder(spec.path, options.cache), runs_folder(spec.path, options.runs)
     target = check_report_path(spec)  # before any work
+    mode = "smoke" if options.smoke else "full"
+    if options.smoke:  # never over a full run's report: beside it, as NAME.smoke.html
+        target = target.with_name(f"{target.stem}.smoke{target.suffix}")
     cache = Cache(cache_root)
     experiment = ir.experiment.name
     status = explain(graph, cache, experiment)
@@ -162,6 +177,7 @@ def run_spec(spec: Spec, options: RunOptions, out=None) -> RunResult:
         place(tasks, runner, devices)
         slots = placement.DeviceSlots(devices)
     progress = Progress(tasks, todo, quiet=options.quiet, out=out)
+    runner.on_epoch = progress.epoch
     timings: dict[str, dict[str, Any]] = {}
     # Whether this process computed a node: the cache knows what it stored. Ray's workers store
     # through caches of their own, so there a node in `todo` counts as computed.
@@ -186,14 +202,14 @@ def run_spec(spec: Spec, options: RunOptions, out=None) -> RunResult:
 
     callbacks = Callbacks(lambda task: all(i not in todo for i in task.ids), posttask)
     execute, executor = _executor(spec, options, runner, device, slots, cache_root)
-    directory = rundir.make(runs, spec.text)
+    directory = rundir.make(runs, spec.text, mode)
     outcome = "failed"
     try:
         try:
             run_tasks(tasks, execute, executor, callbacks)
         finally:
             progress.close()
-        rundir.write(directory, spec.path, spec.text, ir, graph, cache, timings, device)
+        rundir.write(directory, spec.path, spec.text, ir, graph, cache, timings, device, mode)
         outputs = _write_report(spec, directory, target)
         outcome = "complete"
     except KeyboardInterrupt:
@@ -203,10 +219,10 @@ def run_spec(spec: Spec, options: RunOptions, out=None) -> RunResult:
         if outcome != "complete":
             # What the run has, for a look at why it stopped; the error that stopped it is what counts.
             with contextlib.suppress(Exception):
-                rundir.write(directory, spec.path, spec.text, ir, graph, cache, timings, device)
+                rundir.write(directory, spec.path, spec.text, ir, graph, cache, timings, device, mode)
             with contextlib.suppress(Exception):
-                rundir.finish(directory, spec.path, outcome)
-    rundir.finish(directory, spec.path, outcome)  # last: "complete" once every file is whole
+                rundir.finish(directory, spec.path, outcome, mode)
+    rundir.finish(directory, spec.path, outcome, mode)  # last: "complete" once every file is whole
     key = rerun.run_key(spec.text, options.device, options.smoke, runs)
     entries = rerun.entry_signatures(cache_root, list(graph.nodes))
     rerun.remember_run(cache_root, key, directory, spec.digests, outputs, entries)
@@ -272,3 +288,30 @@ def plan_spec(spec: Spec, options: RunOptions) -> str:
     if not groups:
         return "no torch learners: scikit-learn fits run on the CPU, beside one another\n"
     return placement.render_plan(groups, devices)
+
+
+def dry_run(spec: Spec, options: RunOptions) -> str:
+    """`homogc run --dry-run`: what a run would compute and why, and where it would write; runs
+    nothing, and writes nothing (not even an empty cache)."""
+    graph, ir = spec.compilation.graph, spec.compilation.ir
+    root = cache_folder(spec.path, options.cache)
+    if (root / "objects").is_dir():
+        status = explain(graph, Cache(root), ir.experiment.name)
+    else:
+        status = [(node, "new (no cache yet)") for node in graph.nodes.values()]
+    lines = [f"{node.op:<9} {node.name}  [{node.short_id}]  {reason}" for node, reason in status]
+    todo = [node for node, reason in status if reason != "cached"]
+    counts = Counter(node.op for node in todo)
+    target = check_report_path(spec)
+    if options.smoke:
+        target = target.with_name(f"{target.stem}.smoke{target.suffix}")
+    runs = runs_folder(spec.path, options.runs)
+    if todo:
+        what = ", ".join(f"{n} {op}" for op, n in counts.items())
+        cached = len(graph.nodes) - len(todo)
+        lines.append(f"would compute {len(todo)} of {len(graph.nodes)} nodes ({what}); {cached} cached")
+    else:
+        lines.append(f"would compute nothing: all {len(graph.nodes)} nodes are cached")
+    lines.append(f"would write a run directory under {runs}/ and the report at {target}")
+    lines.append("dry run: nothing was computed or written")
+    return "\n".join(lines) + "\n"

@@ -26,7 +26,7 @@ def _unchanged_run(args: argparse.Namespace, text: str | None) -> str | None:
 
     from . import rerun
 
-    if text is None or args.explain or args.plan:  # the user asked about the nodes: the full path
+    if text is None or args.explain or args.plan or args.dry_run:  # asked about the nodes: the full path
         return None
     cache, runs = _folders(args)
     key = rerun.run_key(text, args.device, args.smoke, runs)
@@ -62,7 +62,7 @@ def cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
 
     from . import errors
     from .cache import io_failure
-    from .run import RunOptions, compile_spec, plan_spec, run_spec
+    from .run import RunOptions, compile_spec, dry_run, plan_spec, run_spec
 
     text, status = load_text(args.file, reporter, read)
     if text is None:
@@ -87,6 +87,9 @@ def cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
         try:
             if args.plan:
                 sys.stdout.write(plan_spec(spec, options))
+                return EXIT_OK
+            if args.dry_run:
+                sys.stdout.write(dry_run(spec, options))
                 return EXIT_OK
             result = run_spec(spec, options)
         except OSError as error:  # the disk, not homogc: whatever wrote it did not say so itself

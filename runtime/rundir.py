@@ -30,20 +30,23 @@ from homog.compiler.ir import ExperimentIR
 from .cache import Cache, _alive, io_failure
 
 STATUS = "status.json"
+# The first line of a smoke run's copy of its spec.
+SMOKE_LINE = "# smoke run (homogc run --smoke): few epochs, small forests, few examples; not for citing\n"
 
 
-def make(root: Path, text: str) -> Path:
-    """A new run directory saying "running"; first, mark the ones killed runs left as abandoned."""
+def make(root: Path, text: str, mode: str = "full") -> Path:
+    """A new run directory saying "running"; first, mark the ones killed runs left as abandoned.
+    A smoke run's directory name ends in "-smoke" (and every file in it says so: see `write`)."""
     root = Path(root)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
-    short = hashlib.sha256(text.encode()).hexdigest()[:8]
+    short = hashlib.sha256(text.encode()).hexdigest()[:8] + ("-smoke" if mode == "smoke" else "")
     directory = root / f"{stamp}-{short}"
     temporary = root / f".{stamp}-{short}.{os.getpid()}.tmp"
     try:
         root.mkdir(parents=True, exist_ok=True)
         mark_abandoned(root)
         temporary.mkdir()
-        status = {"status": "running", "pid": os.getpid(), "host": socket.gethostname()}
+        status = {"status": "running", "pid": os.getpid(), "host": socket.gethostname(), "mode": mode}
         status["started"] = time.time()
         write_text(temporary / STATUS, json.dumps(status, indent=2, sort_keys=True))
         os.rename(temporary, directory)  # it appears with its status: never a folder without one
@@ -131,32 +134,38 @@ def write(
     cache: Cache,
     timings: dict[str, dict[str, Any]],
     device: str,
+    mode: str = "full",
 ) -> None:
-    """Every file of the run directory but its status (see `finish`); an OS error is a run error."""
+    """Every file of the run directory but its status (see `finish`); an OS error is a run error.
+    Each file states the run's `mode` ("full", or "smoke" for `homogc run --smoke`): JSON files in a
+    "mode" field (each entry's, in the map of timings), the spec copy in a first comment line, a smoke
+    run's predictions in an array "mode" (predictions.json, the map of their node ids to names, says it only
+    through the directory's name), the report in its header and scores.csv in a column."""
+    smoke = SMOKE_LINE if mode == "smoke" else ""
     try:
-        write_text(directory / "spec.homog", text)
-        _dump(directory / "resolved.json", json.loads(ir.canonical_json()))
-        write_text(directory / "graph.json", graph.render_json())
-        _dump(directory / "environment.json", environment(device))
-        _dump(directory / "timings.json", timings)
-        _write_predictions(directory, graph, cache)
+        write_text(directory / "spec.homog", smoke + text)
+        _dump(directory / "resolved.json", {**json.loads(ir.canonical_json()), "mode": mode})
+        _dump(directory / "graph.json", {**json.loads(graph.render_json()), "mode": mode})
+        _dump(directory / "environment.json", {**environment(device), "mode": mode})
+        _dump(directory / "timings.json", {k: {**v, "mode": mode} for k, v in timings.items()})
+        _write_predictions(directory, graph, cache, mode)
         reports = graph.of_op("report")
         if reports and cache.has(reports[0].id):
-            _dump(directory / "results.json", cache.load(reports[0].id).meta["results"])
+            _dump(directory / "results.json", {**cache.load(reports[0].id).meta["results"], "mode": mode})
     except OSError as error:
         raise io_failure(error, directory, "write the run directory") from error
 
 
-def finish(directory: Path, spec: Path, outcome: str) -> None:
+def finish(directory: Path, spec: Path, outcome: str, mode: str = "full") -> None:
     """The status, last of all the files: "complete" only once every other file is whole."""
-    status = {"status": outcome, "spec": str(spec), "finished": time.time(), "pid": os.getpid()}
+    status = {"status": outcome, "spec": str(spec), "finished": time.time(), "pid": os.getpid(), "mode": mode}
     try:
         _dump(directory / STATUS, status)
     except OSError as error:
         raise io_failure(error, directory / STATUS) from error
 
 
-def _write_predictions(directory: Path, graph: Graph, cache: Cache) -> None:
+def _write_predictions(directory: Path, graph: Graph, cache: Cache, mode: str = "full") -> None:
     index, arrays, layers = {}, {}, {}
     for node in graph.nodes.values():
         if node.op in ("predict", "late_fuse") and cache.has(node.id):
@@ -168,9 +177,13 @@ def _write_predictions(directory: Path, graph: Graph, cache: Cache) -> None:
                 if key.startswith("layer."):  # the representations the metrics compared
                     layers[f"{node.short_id}.{key.removeprefix('layer.')}"] = found[key]
     if arrays:
+        if mode != "full":  # a full run's arrays are its predictions only
+            arrays["mode"] = np.array(mode)
         _savez(directory / "predictions.npz", arrays)
-        _dump(directory / "predictions.json", index)
+        _dump(directory / "predictions.json", index)  # a map of node ids to names: its npz says the mode
     if layers:
+        if mode != "full":
+            layers["mode"] = np.array(mode)
         _savez(directory / "representations.npz", layers)
 
 

@@ -1,12 +1,12 @@
 """Data sources: scikit-learn's datasets (no download) and files, each registered under its
 registry entry. A file source reads `.npz` (each array a field), CSV (each column a field;
-numbers where the cells parse, text otherwise) or Parquet (with the optional `pyarrow`), and
+numbers where the cells parse, text otherwise) or Parquet, the tables through pyarrow, and
 returns its fields, its labels and, where it knows them, each example's line in the file.
 """
 
 from __future__ import annotations
 
-import csv
+import importlib
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +44,14 @@ def _file(fmt: str, reader):
     """A source read from a file: its columns are fields, `label` the label. A reader returns the
     columns and, where it knows them, the file line of each example (for messages)."""
 
-    def read(base: Path, origin: Span | None, path: str, label: str):
+    def read(
+        base: Path,
+        origin: Span | None,
+        path: str,
+        label: str,
+        fields: list[dict] | None = None,
+        missing: str = "error",
+    ):
         found = (base / path).resolve()
         if not found.is_file():
             raise errors.RunError(
@@ -72,9 +79,62 @@ def _file(fmt: str, reader):
                 origin,
             )
         labels = columns.pop(label)
+        for group in fields or []:
+            columns[group["name"]] = _group(columns, group, path)
         return columns, labels, lines
 
     return implements("source", fmt)(read)
+
+
+def _group(columns: Columns, group: dict, file: str) -> np.ndarray:
+    """A field of several columns: (examples, columns), in the order the file has them."""
+    name, names = group["name"], list(columns)
+    if name in columns:
+        raise errors.RunError(
+            errors.DATA_DUPLICATE_COLUMN,
+            f"'{file}' already has a column named '{name}', the name of a group of columns",
+            f'name the group otherwise, e.g. columns("{name}_group", ...)',
+        )
+    if group["prefix"] is not None:
+        chosen = [c for c in names if c.startswith(group["prefix"])]
+        if not chosen:
+            raise errors.RunError(
+                errors.DATA_FIELD_MISSING,
+                f"no column of '{file}' starts with '{group['prefix']}' (group '{name}')",
+                "give a prefix that begins some of the columns: "
+                + ", ".join(repr(c) for c in names[:8])
+                + (" ..." if len(names) > 8 else ""),
+            )
+    else:
+        wanted = group["columns"] or [group["first"], group["last"]]
+        for column in wanted:
+            if column not in columns:
+                raise errors.RunError(
+                    errors.DATA_FIELD_MISSING,
+                    f"'{file}' has no column '{column}' (group '{name}')",
+                    suggestion_hint(column, names, "columns"),
+                )
+        if group["columns"]:
+            chosen = wanted
+        else:  # from first to last in the file's order, whichever comes first
+            a, b = sorted((names.index(group["first"]), names.index(group["last"])))
+            chosen = names[a : b + 1]
+    wide = [c for c in chosen if columns[c].ndim != 1]
+    if wide:
+        raise errors.RunError(
+            errors.DATA_SHAPE_MISMATCH,
+            f"'{wide[0]}' of '{file}' has shape {columns[wide[0]].shape}: group '{name}' joins columns "
+            "of one value per example",
+            "group only one-value columns; an array of several values per example is a field already",
+        )
+    text = [c for c in chosen if columns[c].dtype.kind in "US"]
+    if text:
+        raise errors.RunError(
+            errors.DATA_NOT_NUMERIC,
+            f"column '{text[0]}' of '{file}' holds text, so it cannot join the numbers of group '{name}'",
+            "leave text columns out of a group of columns (they are fields of their own)",
+        )
+    return np.stack([columns[c].astype(np.float32) for c in chosen], axis=1)
 
 
 def _npz(path: Path, name: str) -> tuple[Columns, None]:
@@ -83,39 +143,68 @@ def _npz(path: Path, name: str) -> tuple[Columns, None]:
 
 
 def _csv(path: Path, name: str) -> tuple[Columns, np.ndarray | None]:
-    """Each column a field; the header names them. Blank lines are skipped; a row with more or fewer
-    cells than the header, or two columns of one name, is an error."""
-    with path.open(newline="", encoding="utf-8-sig") as file:
-        reader = csv.reader(file)
-        header = next(reader, None)
-        if header is None:
-            return {}, None
-        _unique_columns(header, name)
-        body, lines, ragged = [], [], []
-        previous = reader.line_num
-        for row in reader:
-            start, previous = previous + 1, reader.line_num  # a quoted cell may span lines
-            if not row:
-                continue
-            if len(row) != len(header):
-                ragged.append((start, len(row)))
-            body.append(row)
-            lines.append(start)
+    """Each column a field; the header names them. Read by pyarrow's CSV reader (quoted cells may
+    hold commas and newlines; blank lines are skipped); a row with more or fewer cells than the
+    header, or two columns of one name, is an error. Cells are kept as written, then typed by
+    `_numeric`, which knows the file line of each row for its messages."""
+    pa_csv = _pyarrow("csv", "reading CSV")
+    ragged: list[tuple[int, int]] = []
+
+    def invalid(row) -> str:  # a row with the wrong number of cells: remember it, read on
+        ragged.append((row.number, row.actual_columns))
+        return "skip"
+
+    table = pa_csv.read_csv(
+        path,
+        # The header is read as a row of its own, so every column is read as text, as written.
+        read_options=pa_csv.ReadOptions(use_threads=False, autogenerate_column_names=True),
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
+        convert_options=pa_csv.ConvertOptions(strings_can_be_null=False, quoted_strings_can_be_null=False),
+    )
+    cells = [["" if v is None else str(v) for v in column.to_pylist()] for column in table.columns]
+    if not cells or not cells[0]:
+        return {}, None
+    header = [column[0] for column in cells]
+    _unique_columns(header, name)
+    starts = _record_lines(path)  # the file line each record starts on: records count from 1
     if ragged:
-        line, cells = ragged[0]
+        number, found = ragged[0]
         others = f" (and {len(ragged) - 1} more rows)" if len(ragged) > 1 else ""
         raise errors.RunError(
             errors.DATA_RAGGED_ROWS,
-            f"line {line} of '{name}' has {cells} cells, the header has {len(header)}{others}",
+            f"line {starts[number - 1]} of '{name}' has {found} cells, the header has {len(header)}{others}",
             "every row needs one cell per column: quote cells that contain commas, "
             "and leave missing values blank",
         )
-    where = np.array(lines, dtype=np.int64)
+    where = np.array(starts[1 : len(cells[0])], dtype=np.int64)
     columns = {
-        column: _numeric(np.array([row[i] for row in body], dtype=str), column, name, where)
-        for i, column in enumerate(header)
+        column: _numeric(np.array(values[1:], dtype=str), column, name, where)
+        for column, values in zip(header, cells, strict=True)
     }
     return columns, where
+
+
+def _record_lines(path: Path) -> list[int]:
+    """The line on which each non-blank record of a CSV file starts (a quoted cell may span lines):
+    what messages name, since the table's rows do not say where they were written."""
+    starts, quoted = [], False
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        for number, line in enumerate(file, start=1):
+            if not quoted and line.strip():
+                starts.append(number)
+            quoted ^= line.count('"') % 2 == 1
+    return starts
+
+
+def _pyarrow(module: str, what: str):
+    try:
+        return importlib.import_module(f"pyarrow.{module}")
+    except ImportError:
+        raise errors.RunError(
+            errors.DATA_UNREADABLE,
+            f"{what} needs the package pyarrow",
+            "pip install 'homogc[parquet]' (or pip install pyarrow)",
+        ) from None
 
 
 def _parquet(path: Path, name: str) -> tuple[Columns, None]:

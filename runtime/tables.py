@@ -238,12 +238,17 @@ def table_path(directory: Path, name: str, parquet: bool = True) -> Path:
     return Path(directory) / f"results.{name}.{'parquet' if parquet else 'csv'}"
 
 
+def table(results: Results, name: str) -> pd.DataFrame:
+    """The table `name` of `TABLES`, each row marked with the run's mode (`full` or `smoke`)."""
+    return TABLES[name](results).assign(mode=results.mode)
+
+
 def write_tables(directory: Path, results: Results) -> list[Path]:
     """Every table beside `results.json`: Parquet where pyarrow is installed, else CSV."""
     parquet = parquet_available()
     written = []
-    for name, build in TABLES.items():
-        frame = build(results)
+    for name in TABLES:
+        frame = table(results, name)
         path = table_path(directory, name, parquet)
         temporary = path.with_name(f".{path.name}.tmp")
         if parquet:

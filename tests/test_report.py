@@ -100,7 +100,7 @@ def run_dir(tmp_path_factory) -> Path:
 
 def test_run_writes_the_report_the_csv_and_the_spec_path(run_dir):
     page = (run_dir / "report.html").read_text()
-    assert (run_dir.parent.parent / "reports" / "page.html").read_text() == page
+    assert (run_dir.parent.parent / "reports" / "page.smoke.html").read_text() == page  # a smoke run's
     for section in (
         "Summary",
         "Task scores",
@@ -122,7 +122,9 @@ def test_run_writes_the_report_the_csv_and_the_spec_path(run_dir):
     csv_text = (run_dir / "scores.csv").read_text()
     header = csv_text.splitlines()[0].split(",")
     assert (
-        header[:3] == ["metric", "learner", "condition"] and "point.seed" in header and header[-1] == "value"
+        header[:3] == ["metric", "learner", "condition"]
+        and "point.seed" in header
+        and header[-2:] == ["value", "mode"]
     )
     assert len(csv_text.splitlines()) == 1 + 2 * 6  # accuracy: 2 learners x 3 seeds x 2 conditions
 
@@ -248,7 +250,7 @@ def test_a_synthetic_run_renders_every_section(tmp_path):
     assert "combined: paired sign-flip permutation test" in page and "figure-clusters-cluster" in page
     assert "mlp seed=2" in page  # fits by their display name
     rows = (directory / "scores.csv").read_text().splitlines()
-    assert rows[0].split(",")[:3] == ["metric", "learner", "condition"] and rows[0].endswith(",value")
+    assert rows[0].split(",")[:3] == ["metric", "learner", "condition"] and rows[0].endswith(",value,mode")
     assert len(rows) == 1 + 2 * 3 * 2  # accuracy: 2 learners x 3 seeds x 2 conditions
 
 

@@ -158,7 +158,7 @@ def test_editing_a_learner_recomputes_only_its_nodes_and_dependants(tmp_path, sp
     assert ops == {"fit", "predict", "metric", "report"}
     learners = {name.split()[1] for name in recomputed if name.split()[0] in ("fit", "predict")}
     assert learners == {"mlp"}
-    assert status["fit       mlp seed=0"] == "a parameter changed: learner.arch.params.dropout"
+    assert status["fit       mlp seed=0"] == "a parameter changed: learner.arch.params.dropout: 0.1 → 0.2"
     assert status["predict   mlp seed=0 clean"] == "an input changed"
     assert _recomputed(_explain(tmp_path, spec)) == set()  # and the explained run computed them
 

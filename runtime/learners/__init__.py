@@ -10,6 +10,7 @@ a learner its data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -59,8 +60,11 @@ class Outputs:
 
 
 class Learner(Protocol):
-    def fit(self, data: TrainingData, seeds: list[int]) -> list[Trained]:
-        """One trained replica per seed."""
+    def fit(
+        self, data: TrainingData, seeds: list[int], on_epoch: Callable[[int, int], None] | None = None
+    ) -> list[Trained]:
+        """One trained replica per seed; a learner that trains in epochs reports each one finished
+        (done, total) to `on_epoch`."""
         ...
 
     def predict(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -78,7 +79,9 @@ class SklearnLearner:
                 _MEMORY.popitem(last=False)
         return model, x, data.labels[train]
 
-    def fit(self, data: TrainingData, seeds: list[int]) -> list[Trained]:
+    def fit(
+        self, data: TrainingData, seeds: list[int], on_epoch: Callable[[int, int], None] | None = None
+    ) -> list[Trained]:
         out = []
         for seed in seeds:
             model, x, y = self._fit(data, seed)

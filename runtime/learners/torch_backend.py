@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -53,7 +54,9 @@ class TorchLearner:
     def _tensors(self, arrays: list[np.ndarray]) -> list[torch.Tensor]:
         return [torch.as_tensor(x, dtype=torch.float32, device=self.device) for x in arrays]
 
-    def fit(self, data: TrainingData, seeds: list[int]) -> list[Trained]:
+    def fit(
+        self, data: TrainingData, seeds: list[int], on_epoch: Callable[[int, int], None] | None = None
+    ) -> list[Trained]:
         learner, device = self.params.learner, self.device
         model = replica_model(learner, data.shapes, data.classes, seeds, device)
         batches = Batches(
@@ -63,7 +66,7 @@ class TorchLearner:
             torch.as_tensor(data.split.validation, device=device),
             [self.params.augment[name] for name in learner.inputs],
         )
-        return train(model, learner.training, batches)
+        return train(model, learner.training, batches, on_epoch)
 
     def predict(
         self, trained: Trained, data: TrainingData, x: list[np.ndarray], layers: list[str]

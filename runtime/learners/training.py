@@ -8,6 +8,7 @@ for one backward pass, which leaves each replica's gradients its own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -32,8 +33,14 @@ class Batches:
     augments: list[list] = field(default_factory=list)  # per modality
 
 
-def train(model: nn.Module, training: TrainingIR, batches: Batches) -> list[Trained]:
-    """Train every replica of `model` (a StackedNet or a Single) and return each one's result."""
+def train(
+    model: nn.Module,
+    training: TrainingIR,
+    batches: Batches,
+    on_epoch: Callable[[int, int], None] | None = None,
+) -> list[Trained]:
+    """Train every replica of `model` (a StackedNet or a Single) and return each one's result;
+    `on_epoch(done, total)` hears of each epoch finished (progress display)."""
     device = batches.labels.device
     replicas = len(model.generators)
     optimizer = make_optimizer(model.parameters(), training.optimizer)
@@ -56,6 +63,8 @@ def train(model: nn.Module, training: TrainingIR, batches: Batches) -> list[Trai
             stop.update(epoch, val_losses, val_accuracies, model.state_of)
             if stop.all_stopped:
                 break
+        if on_epoch is not None:
+            on_epoch(epoch + 1, training.epochs)
     return [
         Trained(
             stop.snapshots[r] or model.state_of(r), curves[r], model.parameter_count(), len(curves[r]["loss"])

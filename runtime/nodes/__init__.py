@@ -11,6 +11,7 @@ holds, computes the rest under the cache's locks, and stores it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import json
@@ -42,6 +43,7 @@ class Env:
     base: Path
     seed: int
     device_name: str
+    on_epoch: Callable[[int, int], None] | None = None  # a fit's training reports its epochs here
 
     @property
     def device(self):
@@ -81,6 +83,7 @@ class Runner:
         self.graph, self.cache = graph, cache
         self.base, self.device, self.seed = base, device, seed
         self.placement: dict[str, str] = {}  # node id -> device, where placement chose one
+        self.on_epoch: Callable[[Task, int, int], None] | None = None  # progress of a task's training
         self._memory: OrderedDict[str, Artifact] = OrderedDict()
         self._lock = threading.Lock()  # tasks run in a pool of threads
 
@@ -112,6 +115,8 @@ class Runner:
                 # A task computes whole (a vectorised group's replicas depend on one another's
                 # presence); only what the cache lacks is stored.
                 env = Env(self.base, self.seed, self.placement.get(task.ids[0], self.device))
+                if self.on_epoch is not None:
+                    env.on_epoch = functools.partial(self.on_epoch, task)
                 for node, artifact in zip(task.nodes, self._compute(task.nodes, env), strict=True):
                     if node.id in todo:
                         self.cache.store(node.id, artifact)

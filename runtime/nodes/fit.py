@@ -33,7 +33,7 @@ def compute_group(nodes: list[Node], inputs: Inputs, env: Env) -> list[Artifact]
     params, fitting = learner(nodes[0], env)
     seeds = [FitParams.model_validate(node.params).seed for node in nodes]
     start = time.perf_counter()
-    trained = dict(zip(seeds, fitting.fit(training_data(inputs, params), seeds), strict=True))
+    trained = dict(zip(seeds, fitting.fit(training_data(inputs, params), seeds, env.on_epoch), strict=True))
     seconds = (time.perf_counter() - start) / len(seeds)
     return [
         Artifact(

@@ -47,7 +47,7 @@ def _sample(loaded: data.Loaded, rows: int, split: CallIR, seed: int) -> data.Lo
         raise errors.RunError(
             error.code, f"{error.message} (in the {rows}-example sample of --smoke)", error.hint
         ) from None
-    return data.Loaded(fields, labels, loaded.classes, splits)
+    return data.Loaded(fields, labels, loaded.classes, splits, loaded.missing)
 
 
 def loaded(artifact: Artifact) -> data.Loaded:

@@ -20,10 +20,21 @@ def compute(node: Node, inputs: Inputs, env: Env) -> Artifact:
     source = f"{node.params['dataset']}.{node.params['field']}"
     transforms.check_shape(values, calls, node.params["type"], node.name, source, node.origin)
     arrays = {
-        f"x.{fold}": transforms.apply_transforms(values, calls, split.train)
+        f"x.{fold}": transforms.apply_transforms(
+            _imputed(values, dataset, split.train, node), calls, split.train
+        )
         for fold, split in enumerate(dataset.splits)
     }
     return Artifact({"shape": list(arrays["x.0"].shape[1:])}, arrays)
+
+
+def _imputed(values: np.ndarray, dataset: data.Loaded, train: np.ndarray, node: Node) -> np.ndarray:
+    """The field with its missing values filled in from this fold's training split, where the
+    dataset's source declares `missing = mean | median | most_frequent`."""
+    if dataset.missing not in data.IMPUTED:
+        return values
+    where = f"field '{node.params['field']}' of '{node.params['dataset']}'"
+    return data.impute(values, dataset.missing, train, where, node.origin)
 
 
 def transformed(node: Node, own: data.Loaded, other: data.Loaded, fold: int) -> np.ndarray:
@@ -39,6 +50,7 @@ def transformed(node: Node, own: data.Loaded, other: data.Loaded, fold: int) -> 
             "a dataset condition needs a field of the same shape in both datasets",
             node.origin,
         )
-    values = np.concatenate([mine, theirs])
+    train = own.splits[fold].train
+    values = _imputed(np.concatenate([mine, theirs]), own, train, node)  # from own's training split
     calls = [CallIR(**call) for call in node.params["transforms"]]
-    return transforms.apply_transforms(values, calls, own.splits[fold].train)[len(own.labels) :]
+    return transforms.apply_transforms(values, calls, train)[len(own.labels) :]

@@ -60,7 +60,7 @@ def per_run_rows(results: Results) -> list[dict[str, Any]]:
 
 
 def scores_csv(results: Results) -> str:
-    rows = per_run_rows(results)
+    rows = [{**row, "mode": results.mode} for row in per_run_rows(results)]  # "smoke" rows are marked
     out = io.StringIO()
     if rows:
         fields = list(dict.fromkeys(key for row in rows for key in row))

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..results import Pairwise, Population, Results
+from ..rundir import SMOKE_LINE
 from .rundir import environment, load_run
 
 
@@ -34,10 +35,13 @@ def key_numbers(results: Results) -> dict[str, float | None]:
 
 
 def latest_run_of(spec_text: str, runs: Path) -> Path | None:
-    """The newest finished run directory whose spec is exactly this text."""
+    """The newest finished run directory whose spec is this text (a smoke run's: less its first line)."""
     candidates = sorted(runs.glob("*/spec.homog"), reverse=True) if runs.is_dir() else []
     for spec in candidates:
-        if spec.read_text(encoding="utf-8") == spec_text and (spec.parent / "results.json").is_file():
+        if (
+            spec.read_text(encoding="utf-8").removeprefix(SMOKE_LINE) == spec_text
+            and (spec.parent / "results.json").is_file()
+        ):
             return spec.parent
     return None
 
