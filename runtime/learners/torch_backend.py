@@ -11,8 +11,8 @@ from torch import nn
 from homog.compiler.ir import CallIR, FitParams, LearnerIR
 
 from ..architectures.fusions import Fusion, build
-from . import Outputs, Trained, TrainingData, trains_together
-from .replicas import Single, StackedNet, StackShape
+from . import Outputs, Trained, TrainingData
+from .replicas import StackedNet, StackShape, Vectorised
 from .training import Batches, train
 
 
@@ -32,18 +32,22 @@ def _stack(arch: CallIR, in_features: int, classes: int | None) -> StackShape:
 def replica_model(
     learner: LearnerIR, shapes: list[tuple[int, ...]], classes: int, seeds: list[int | None], device
 ) -> nn.Module:
-    """The replicas of `seeds` as one model: stacked where the learner allows it, else a group of one."""
-    if trains_together(learner):
+    """The replicas of `seeds` as one model: MLPs (alone or concatenated under an MLP head) as
+    batched matrix products, any other network vectorised by `torch.func`."""
+    if _stacks_as_mlps(learner):
         if learner.kind == "model":
             encoders, head = [], _stack(learner.arch, math.prod(shapes[0]), classes)
         else:
             encoders = [_stack(learner.encoder, math.prod(shape), None) for shape in shapes]
             head = _stack(learner.head, sum(e.sizes[-1] for e in encoders), classes)
         return StackedNet([seed or 0 for seed in seeds], encoders, head, device).to(device)
-    (seed,) = seeds
-    if seed is not None:
-        torch.manual_seed(seed)  # initial weights and dropout masks
-    return Single(network(learner, shapes, classes).to(device), seed or 0, device)
+    return Vectorised(lambda: network(learner, shapes, classes), seeds, shapes, device)
+
+
+def _stacks_as_mlps(learner: LearnerIR) -> bool:
+    if learner.kind == "model":
+        return learner.arch.name == "mlp"
+    return learner.strategy.name == "concat" and learner.encoder.name == "mlp" and learner.head.name == "mlp"
 
 
 class TorchLearner:
