@@ -106,9 +106,10 @@ TORCH_ARCHITECTURES = [
 @pytest.mark.parametrize("name", TORCH_ARCHITECTURES)
 def test_every_architecture_trains_as_a_group_that_equals_each_replica_alone(name):
     learner, kind = _architecture(name)
-    # A convolution under vmap is one grouped convolution, whose kernel rounds differently with the
-    # number of groups (by ~1e-8); every other layer's bits are the replica's own.
-    bits = 1e-6 if name.startswith("cnn") else 0.0
+    # A convolution under vmap is one grouped convolution, and a recurrent cell's batched products
+    # pick their kernel by the number of replicas: both round differently with the group's size (by
+    # ~1e-8); the other networks' bits are the replica's own.
+    bits = 1e-6 if name.startswith("cnn") or name in ("gru", "lstm") else 0.0
     _grouped_equals_alone_and_bits_ignore_the_group(learner, _data([kind]), bits)
 
 
@@ -158,3 +159,20 @@ def test_dropout_masks_come_from_each_replicas_generator_not_the_global_one():
     second = train_group(learner, data, [4], 1.0)[0]
     for key in first.state:
         np.testing.assert_array_equal(first.state[key], second.state[key])
+
+
+def test_a_cpu_group_is_dealt_to_one_part_per_core_and_its_replicas_do_not_change(monkeypatch):
+    from homog.runtime import placement
+
+    learner, kind = _architecture("mlp")
+    ir = _params(learner).learner
+    cpu = torch.device("cpu")
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert placement.replica_groups(3, cpu, ir, [(5,)], 3, 48) == [[0, 1, 2]]  # no part of one
+    assert placement.replica_groups(5, cpu, ir, [(5,)], 3, 48) == [[0, 1, 2], [3, 4]]
+    data = _data([kind])
+    split = train_group(learner, data, [0, 1, 2, 3], 0.9)  # two parts, side by side
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    whole = train_group(learner, data, [0, 1, 2, 3], 0.9)
+    for a, b in zip(split, whole, strict=True):
+        _assert_same(a, b, 0.0)

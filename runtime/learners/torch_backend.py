@@ -58,16 +58,27 @@ class TorchLearner:
         return [torch.as_tensor(x, dtype=torch.float32, device=self.device) for x in arrays]
 
     def fit(self, data: TrainingData, seeds: list[int]) -> list[Trained]:
+        """Train the replicas of `seeds`: one group, or on the CPU one group per core, each with one
+        thread (see `placement.replica_groups`); a replica's result does not depend on its group."""
+        from ..placement import replica_groups
+
         learner, device = self.params.learner, self.device
-        model = replica_model(learner, data.shapes, data.classes, seeds, device)
-        batches = Batches(
-            self._tensors(data.inputs),
-            torch.as_tensor(data.labels, device=device),
-            [torch.as_tensor(data.train(self.params.data_fraction, s), device=device) for s in seeds],
-            torch.as_tensor(data.split.validation, device=device),
-            [self.params.augment[name] for name in learner.inputs],
-        )
-        return train(model, learner.training, batches)
+        inputs = self._tensors(data.inputs)
+        labels = torch.as_tensor(data.labels, device=device)
+        validation = torch.as_tensor(data.split.validation, device=device)
+        augments = [self.params.augment[name] for name in learner.inputs]
+        chunks = replica_groups(len(seeds), device, learner, data.shapes, data.classes, len(data.labels))
+        jobs = []
+        for chunk in chunks:  # built one after another: a replica's initial weights use torch's global seed
+            chosen = [seeds[i] for i in chunk]
+            trains = [
+                torch.as_tensor(data.train(self.params.data_fraction, s), device=device) for s in chosen
+            ]
+            model = replica_model(learner, data.shapes, data.classes, chosen, device)
+            jobs.append((model, Batches(inputs, labels, trains, validation, augments)))
+        if device.type != "cpu":
+            return [trained for model, batches in jobs for trained in train(model, learner.training, batches)]
+        return [trained for part in _in_threads(jobs, learner.training) for trained in part]
 
     def predict(
         self, trained: Trained, data: TrainingData, x: list[np.ndarray], layers: list[str]
@@ -81,3 +92,23 @@ class TorchLearner:
         probabilities = torch.softmax(logits.double(), dim=1).cpu().numpy()
         found = {"penultimate": features.float().cpu().numpy(), "logits": logits.float().cpu().numpy()}
         return Outputs(probabilities, {k: v for k, v in found.items() if k in layers})
+
+
+def _in_threads(jobs: list[tuple[nn.Module, Batches]], training) -> list[list[Trained]]:
+    """Train each (model, batches) in its own thread, torch using one thread per operation: the
+    parts run side by side on the cores instead of every small operation being split across
+    them (which costs more in synchronisation than it saves, and much more on a busy machine).
+    One torch thread also whatever the number of parts, so a replica's bits do not depend on it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    threads = torch.get_num_threads()
+
+    def one(job: tuple[nn.Module, Batches]) -> list[Trained]:
+        torch.set_num_threads(1)  # OpenMP's thread count is each thread's own
+        return train(job[0], training, job[1])
+
+    try:
+        with ThreadPoolExecutor(len(jobs)) as pool:
+            return list(pool.map(one, jobs))
+    finally:
+        torch.set_num_threads(threads)
