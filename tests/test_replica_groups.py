@@ -176,3 +176,18 @@ def test_a_cpu_group_is_dealt_to_one_part_per_core_and_its_replicas_do_not_chang
     whole = train_group(learner, data, [0, 1, 2, 3], 0.9)
     for a, b in zip(split, whole, strict=True):
         _assert_same(a, b, 0.0)
+
+
+def test_predictions_in_blocks_equal_one_pass_and_keep_only_the_requested_layers(monkeypatch):
+    from homog.runtime.learners import torch_backend
+
+    learner, kind = _architecture("transformer")
+    data = _data([kind])
+    (trained,) = train_group(learner, data, [3], 1.0)
+    predictor = torch_backend.TorchLearner(_params(learner), torch.device("cpu"))
+    whole = predictor.predict(trained, data, data.inputs, ["penultimate", "logits"])
+    monkeypatch.setattr(torch_backend, "EVALUATION_BLOCK", 5)
+    blocks = predictor.predict(trained, data, data.inputs, [])
+    assert blocks.layers == {}  # no representation kept when no metric asks for one
+    np.testing.assert_allclose(blocks.probabilities, whole.probabilities, atol=1e-6, rtol=0)
+    assert whole.layers["penultimate"].shape == (48, 8) and whole.layers["logits"].shape == (48, 3)

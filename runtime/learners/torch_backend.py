@@ -50,6 +50,9 @@ def _stacks_as_mlps(learner: LearnerIR) -> bool:
     return learner.strategy.name == "concat" and learner.encoder.name == "mlp" and learner.head.name == "mlp"
 
 
+EVALUATION_BLOCK = 8192  # examples per forward pass when predicting
+
+
 class TorchLearner:
     def __init__(self, params: FitParams, device: torch.device) -> None:
         self.params, self.device = params, device
@@ -83,15 +86,25 @@ class TorchLearner:
     def predict(
         self, trained: Trained, data: TrainingData, x: list[np.ndarray], layers: list[str]
     ) -> Outputs:
+        """Probabilities, and the representations in `layers` (none computed beyond the forward
+        pass, none kept when `layers` is empty), a block of examples at a time, without autograd;
+        the inputs go to the device one block at a time."""
         model = replica_model(self.params.learner, data.shapes, data.classes, [None], self.device)
         model.load_replica(0, trained.state)
         model.eval()
-        with torch.no_grad():
-            logits, features = model([t.unsqueeze(0) for t in self._tensors(x)])
-        logits, features = logits[0], features[0]
-        probabilities = torch.softmax(logits.double(), dim=1).cpu().numpy()
-        found = {"penultimate": features.float().cpu().numpy(), "logits": logits.float().cpu().numpy()}
-        return Outputs(probabilities, {k: v for k, v in found.items() if k in layers})
+        probabilities, kept = [], {name: [] for name in ("penultimate", "logits") if name in layers}
+        with torch.inference_mode():
+            for start in range(0, len(x[0]), EVALUATION_BLOCK):
+                block = [t[None] for t in self._tensors([v[start : start + EVALUATION_BLOCK] for v in x])]
+                logits, features = (out[0] for out in model(block))
+                probabilities.append(torch.softmax(logits.double(), dim=1).cpu().numpy())
+                for name, values in (("penultimate", features), ("logits", logits)):
+                    if name in kept:
+                        kept[name].append(values.float().cpu().numpy())
+        return Outputs(
+            np.concatenate(probabilities) if probabilities else np.zeros((0, data.classes)),
+            {name: np.concatenate(blocks) for name, blocks in kept.items() if blocks},
+        )
 
 
 def _in_threads(jobs: list[tuple[nn.Module, Batches]], training) -> list[list[Trained]]:
