@@ -191,3 +191,15 @@ def test_predictions_in_blocks_equal_one_pass_and_keep_only_the_requested_layers
     assert blocks.layers == {}  # no representation kept when no metric asks for one
     np.testing.assert_allclose(blocks.probabilities, whole.probabilities, atol=1e-6, rtol=0)
     assert whole.layers["penultimate"].shape == (48, 8) and whole.layers["logits"].shape == (48, 3)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", TORCH_ARCHITECTURES)
+def test_groups_on_cuda_equal_each_replica_alone(name):
+    learner, kind = _architecture(name)
+    data, cuda = _data([kind]), torch.device("cuda")
+    group = train_group(learner, data, [0, 1, 2], 0.9, cuda)
+    (alone,) = train_group(learner, data, [1], 0.9, cuda)
+    _assert_same(group[1], alone, 1e-5)  # GPU kernels are not bit-reproducible across batch shapes
+    on_cpu = train_group(learner, data, [1], 0.9)[0]
+    assert on_cpu.epochs == alone.epochs or abs(on_cpu.epochs - alone.epochs) <= 1
