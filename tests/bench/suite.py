@@ -5,7 +5,8 @@
 a. seed sweep: digits split into left and right halves (32 pixels each), an MLP
    32 -> 64 -> 64 per half, concatenation, a 128-unit layer, 10 classes, Adam
    1e-3, 20 epochs, batch 128, 10 seeds: `homogc run` cold vs a lean plain PyTorch
-   script doing the same work in one process (direct tensor indexing, no DataLoader); the warm re-run vs the cold run;
+   script doing the same work in one process (direct tensor indexing, no DataLoader);
+   the warm re-run vs the cold run;
 b. compile time of generated specs of 500 / 5,000 / 50,000 lines (per line);
 c. all-pairs linear CKA vs the naive per-pair Gram form (m = 50, n = 5,000, p = 128;
    the naive form timed on 3 pairs and extrapolated);
