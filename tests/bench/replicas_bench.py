@@ -9,7 +9,9 @@ one group, predict, score, report; cold cache) and a plain script doing the same
 the way a user would write it (sklearn's split, standardisation, torch.nn modules,
 `torch.optim.Adam`, direct tensor indexing with `torch.randperm` batches, no
 DataLoader, one seed after another). Printed: wall seconds, CPU seconds, peak memory
-(RSS) and mean test accuracy of each, and the ratio homogc / plain.
+(RSS) and mean test accuracy of each, and the ratio homogc / plain; then the plain
+script's wall seconds with one torch thread (`torch.set_num_threads(1)`, which homogc's
+CPU groups use) and homogc's ratio to that, the harder baseline on a busy machine.
 
 `--scaling` adds the MLP at 5 / 10 / 20 / 50 seeds and on 50,000 / 200,000 generated
 examples (64 features, 10 classes, 3 epochs, batch 512): the cost exponents
@@ -100,6 +102,8 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 device = torch.device(sys.argv[1])
+if len(sys.argv) > 2:
+    torch.set_num_threads(int(sys.argv[2]))  # the second baseline: a user who tunes threads
 digits = load_digits()
 images = digits.images.astype(np.float32)
 train, test = train_test_split(np.arange(len(images)), test_size=0.25, random_state=0, stratify=digits.target)
@@ -121,6 +125,8 @@ from torch import nn
 from sklearn.model_selection import train_test_split
 
 device = torch.device(sys.argv[1])
+if len(sys.argv) > 2:
+    torch.set_num_threads(int(sys.argv[2]))
 with np.load("data.npz") as data:
     x, target = data["x"], data["y"]
 train, test = train_test_split(np.arange(len(x)), test_size=0.25, random_state=0, stratify=target)
@@ -295,7 +301,7 @@ def rows() -> dict[str, Row]:
             f"fusion m {{\n  inputs   = [left, right]\n  strategy = {strategy}{params}\n"
             f"  encoder  = {encoder}\n  head     = {head}\n}}"
         )
-        plain = PLAIN_FUSION.replace("FUSE", init or "pass").replace("FUSED", fused).replace("WIDTH", width)
+        plain = PLAIN_FUSION.replace("FUSED", fused).replace("FUSE", init or "pass").replace("WIDTH", width)
         found[f"fusion {strategy}"] = Row(f"fusion {strategy}", learner, plain, "left, right")
     return found
 
@@ -306,6 +312,7 @@ class Measured:
     cpu: float
     peak_mib: float
     accuracy: float
+    single_thread: float = math.nan  # the plain script's wall seconds with one torch thread
 
 
 def _run(command: list[str], cwd: Path) -> tuple[Measured, str]:
@@ -347,6 +354,8 @@ def compare(
     write(row, seeds, device, folder, data, plain_data, epochs, batch)
     plain, out = _run([sys.executable, "plain.py", device], folder)
     plain.accuracy = float(out.split()[-1])
+    single, _ = _run([sys.executable, "plain.py", device, "1"], folder)
+    plain.single_thread = single.wall
     ours, _ = _run([sys.executable, "-m", "homog.runtime", "run", "--quiet", "bench.homog"], folder)
     ours.accuracy = _homogc_accuracy(folder)
     return ours, plain
@@ -386,14 +395,15 @@ def _print(name: str, ours: Measured, plain: Measured) -> None:
         f"{name:<24} {plain.wall:8.2f} {ours.wall:8.2f} {ours.wall / plain.wall:6.2f}  "
         f"{plain.cpu:8.2f} {ours.cpu:8.2f} {ours.cpu / plain.cpu:6.2f}  "
         f"{plain.peak_mib:7.0f} {ours.peak_mib:7.0f} {ours.peak_mib / plain.peak_mib:5.2f}  "
-        f"{plain.accuracy:.3f} {ours.accuracy:.3f}",
+        f"{plain.accuracy:.3f} {ours.accuracy:.3f}  "
+        f"{plain.single_thread:8.2f} {ours.wall / plain.single_thread:6.2f}",
         flush=True,
     )
 
 
 HEADER = (
     f"{'row':<24} {'plain s':>8} {'homogc':>8} {'ratio':>6}  {'plain cpu':>8} {'homogc':>8} {'ratio':>6}  "
-    f"{'plainMiB':>7} {'homogc':>7} {'ratio':>5}  accuracy plain / homogc"
+    f"{'plainMiB':>7} {'homogc':>7} {'ratio':>5}  acc plain/homogc  {'plain 1t':>8} {'ratio':>6}"
 )
 
 
