@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 EPOCHS, BATCH, LR = 20, 128, 1e-3
+ONE_THREAD_ONLY = False  # --one-thread-baseline: skip the plain script at torch's default threads
 
 DIGITS = """
 dataset digits {
@@ -352,9 +353,13 @@ def compare(
 ) -> tuple[Measured, Measured]:  # fmt: skip
     """(homogc, plain) for one row, each a whole process, the homogc run from a cold cache."""
     write(row, seeds, device, folder, data, plain_data, epochs, batch)
-    plain, out = _run([sys.executable, "plain.py", device], folder)
-    plain.accuracy = float(out.split()[-1])
-    single, _ = _run([sys.executable, "plain.py", device, "1"], folder)
+    single, out = _run([sys.executable, "plain.py", device, "1"], folder)
+    single.accuracy = float(out.split()[-1])
+    if ONE_THREAD_ONLY:
+        plain = single
+    else:
+        plain, _ = _run([sys.executable, "plain.py", device], folder)
+        plain.accuracy = single.accuracy
     plain.single_thread = single.wall
     ours, _ = _run([sys.executable, "-m", "homog.runtime", "run", "--quiet", "bench.homog"], folder)
     ours.accuracy = _homogc_accuracy(folder)
@@ -471,7 +476,15 @@ def main() -> None:
     parser.add_argument("--rows", default="", help="comma-separated row names (default: all)")
     parser.add_argument("--scaling", action="store_true")
     parser.add_argument("--profile", default="", help="comma-separated rows to profile")
+    parser.add_argument(
+        "--one-thread-baseline",
+        action="store_true",
+        help="only the plain script with one torch thread (at the default threads, a busy machine's "
+        "plain script can take many times longer)",
+    )
     args = parser.parse_args()
+    global ONE_THREAD_ONLY
+    ONE_THREAD_ONLY = args.one_thread_baseline
     import torch
 
     folder = Path(tempfile.mkdtemp(prefix="homogc-replicas-"))
