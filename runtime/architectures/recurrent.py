@@ -30,7 +30,9 @@ class RecurrentLayer(nn.Module):
         self.hidden, self.lstm, self.reverse = hidden, lstm, reverse
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        projected = nn.functional.linear(x, self.weight_ih, self.bias_ih)  # every step at once
+        # Every step's input projection at once, unbound (indexing one step at a time would make
+        # backward fill a zero tensor of every step for each: quadratic in the sequence's length).
+        projected = nn.functional.linear(x, self.weight_ih, self.bias_ih).unbind(1)
         steps = range(x.shape[1] - 1, -1, -1) if self.reverse else range(x.shape[1])
         h = x.new_zeros(x.shape[0], self.hidden)
         c = h
@@ -38,11 +40,11 @@ class RecurrentLayer(nn.Module):
         for t in steps:
             recurrent = nn.functional.linear(h, self.weight_hh, self.bias_hh)
             if self.lstm:
-                i, f, g, o = (projected[:, t] + recurrent).chunk(4, dim=1)
+                i, f, g, o = (projected[t] + recurrent).chunk(4, dim=1)
                 c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
                 h = torch.sigmoid(o) * torch.tanh(c)
             else:
-                x_r, x_z, x_n = projected[:, t].chunk(3, dim=1)
+                x_r, x_z, x_n = projected[t].chunk(3, dim=1)
                 h_r, h_z, h_n = recurrent.chunk(3, dim=1)
                 r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
                 n = torch.tanh(x_n + r * h_n)
