@@ -427,6 +427,9 @@ def scaling(device: str, folder: Path) -> None:
         exponent = math.log(times[b][0].wall / times[a][0].wall) / math.log(b / a)
         plain_exponent = math.log(times[b][1].wall / times[a][1].wall) / math.log(b / a)
         print(f"cost exponent in seeds {a}->{b}: homogc {exponent:.2f}, plain {plain_exponent:.2f}")
+        cpu = math.log(times[b][0].cpu / times[a][0].cpu) / math.log(b / a)
+        plain_cpu = math.log(times[b][1].cpu / times[a][1].cpu) / math.log(b / a)
+        print(f"  in CPU seconds (less noisy on a shared machine): homogc {cpu:.2f}, plain {plain_cpu:.2f}")
     peaks = [times[s][0].peak_mib for s in times]
     print(f"homogc peak memory over 5..50 seeds: {min(peaks):.0f}..{max(peaks):.0f} MiB (flat = same)")
     print("\nexamples (MLP, 64 generated features, 10 seeds, 3 epochs, batch 512):")
@@ -447,6 +450,8 @@ def scaling(device: str, folder: Path) -> None:
         _print(f"mlp {n:,} examples", ours, plain)
     exponent = math.log(sized[200_000][0].wall / sized[50_000][0].wall) / math.log(4)
     plain_exponent = math.log(sized[200_000][1].wall / sized[50_000][1].wall) / math.log(4)
+    cpu = math.log(sized[200_000][0].cpu / sized[50_000][0].cpu) / math.log(4)
+    print(f"  in CPU seconds: homogc {cpu:.2f}")
     print(
         f"cost exponent in examples 50,000->200,000: homogc {exponent:.2f} (goal <= 1.05), "
         f"plain {plain_exponent:.2f}"
