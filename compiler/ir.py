@@ -131,14 +131,10 @@ class FitParams(IR):
 
 
 def trains_together(learner: LearnerIR) -> bool:
-    """Whether fits that differ only in seed train as one vectorised group (stacked weights): an
-    MLP, or MLP encoders concatenated under an MLP head. Other torch networks train one seed at a
-    time, as a group of one."""
-    if learner.backend != "torch":
-        return False
-    if learner.kind == "model":
-        return learner.arch.name == "mlp"
-    return learner.strategy.name == "concat" and learner.encoder.name == "mlp" and learner.head.name == "mlp"
+    """Whether fits that differ only in seed train as one vectorised group of replicas: every torch
+    network does (MLPs as batched matrix products, any other architecture or fusion under
+    `torch.func.vmap`); a scikit-learn estimator trains one seed at a time."""
+    return learner.backend == "torch"
 
 
 # The axes of a sweep point, in the order names show them.

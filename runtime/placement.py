@@ -13,6 +13,12 @@ Groups are placed largest first, each on the least loaded device it fits in
 (so the work spreads over the GPUs); a device runs several groups at once
 while their estimates fit in its memory, and one at a time beyond that. On the CPU torch
 work runs one group at a time, using every core.
+
+Within a group (`replica_groups`): on a GPU, the replicas train together when their
+estimate fits in the device's free memory, else in as many parts as it takes; on the
+CPU, the replicas are dealt to one part per core, each part trained by its own thread
+with one torch thread (the parts run side by side; splitting each small operation over
+the cores would cost more in synchronisation than it saves).
 """
 
 from __future__ import annotations
@@ -217,3 +223,37 @@ class DeviceSlots:
             self.used[device] -= memory
             self.running[device] -= 1
             self.condition.notify_all()
+
+
+# --------------------------------------------------------------------------- sizing a group to its device
+
+MIN_PER_CORE = 2  # replicas: a part of one would vectorise nothing
+
+
+def replica_groups(
+    replicas: int, device: Any, learner: LearnerIR, shapes: list[tuple[int, ...]], classes: int, rows: int
+) -> list[list[int]]:
+    """The replicas of a fit task (indices 0..replicas-1) in the parts that train together: on a GPU
+    as many per part as its free memory holds by the group's estimate, on the CPU one part per core
+    (at least MIN_PER_CORE replicas each), else one part. Parts are balanced and never of one
+    replica when avoidable (a replica's result is the same in any part, to 1e-7 for convolutions)."""
+    import os
+
+    kind = getattr(device, "type", str(device))
+    if kind == "cuda":
+        import torch
+
+        free, _ = torch.cuda.mem_get_info(device)
+        parameters, activations = _network_size(learner, shapes, classes)
+        training = learner.training
+        one = memory_estimate(parameters, activations, training.batch_size, 1, training.optimizer.name, 0)
+        data = rows * sum(math.prod(s) for s in shapes) * BYTES
+        per_part = max(1, int((0.8 * free - data) // max(one, 1)))
+        parts = math.ceil(replicas / per_part)
+    elif kind == "cpu":
+        parts = max(1, min(os.cpu_count() or 1, replicas // MIN_PER_CORE))
+    else:
+        parts = 1
+    size, extra = divmod(replicas, parts)
+    bounds = [p * size + min(p, extra) for p in range(parts + 1)]
+    return [list(range(bounds[p], bounds[p + 1])) for p in range(parts)]

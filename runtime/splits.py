@@ -1,5 +1,10 @@
-"""Splits: train, validation and test indices of each fold, checked against what scikit-learn's
-splitters need before they run (enough examples, and of every class when stratified)."""
+"""Splits: train, validation and test indices of each fold, checked before they are cut (enough
+examples, and of every class when stratified).
+
+The cuts are scikit-learn's (`train_test_split`, `KFold`, `StratifiedKFold` with `shuffle=True`),
+written with numpy's `RandomState` draw for draw as scikit-learn makes them, so a seed gives the
+same folds as before (tests compare the two); importing `sklearn.model_selection` alone took 1.5 s
+of every cold start."""
 
 from __future__ import annotations
 
@@ -97,14 +102,10 @@ def holdout(
     validation: float,
     classes: list[str] | None = None,
 ) -> list[Split]:
-    from sklearn.model_selection import train_test_split
-
     names = classes or [str(c) for c in range(int(labels.max(initial=-1)) + 1)]
     _check_cut(labels, test, stratify, names, f"holdout(test = {test:g})")
     indices = np.arange(len(labels))
-    train, tested = train_test_split(
-        indices, test_size=test, random_state=seed, stratify=labels if stratify else None
-    )
+    train, tested = train_test_split(indices, test, seed, labels if stratify else None)
     return [_split(labels, train, tested, seed, stratify, validation, names, "the training part")]
 
 
@@ -117,8 +118,6 @@ def kfold(
     validation: float,
     classes: list[str] | None = None,
 ) -> list[Split]:
-    from sklearn.model_selection import KFold, StratifiedKFold
-
     names = classes or [str(c) for c in range(int(labels.max(initial=-1)) + 1)]
     if len(labels) < k:
         raise _too_few(f"kfold(k = {k}) needs at least {k} examples; the data has {len(labels)}", False)
@@ -131,8 +130,7 @@ def kfold(
                 f"needs at least k = {k} of each class, one per fold",
                 True,
             )
-    splitter = (StratifiedKFold if stratify else KFold)(n_splits=k, shuffle=True, random_state=seed)
-    folds = splitter.split(np.arange(len(labels)), labels)
+    folds = _stratified_folds(labels, k, seed) if stratify else _folds(len(labels), k, seed)
     return [
         _split(labels, train, test, seed, stratify, validation, names, f"the training part of fold {fold}")
         for fold, (train, test) in enumerate(folds)
@@ -152,11 +150,87 @@ def _split(
     """A fold's indices, sorted; the validation part is cut from training."""
     held_out = np.array([], dtype=np.int64)
     if validation > 0:
-        from sklearn.model_selection import train_test_split
-
         if names is not None:
             _check_cut(labels[train], validation, stratify, names, f"validation = {validation:g} of {what}")
-        train, held_out = train_test_split(
-            train, test_size=validation, random_state=seed, stratify=labels[train] if stratify else None
-        )
+        train, held_out = train_test_split(train, validation, seed, labels[train] if stratify else None)
     return Split(np.sort(train), np.sort(held_out), np.sort(test))
+
+
+# --------------------------------------------------------------------------- the cuts
+
+
+def train_test_split(
+    items: np.ndarray, fraction: float, seed: int, stratify: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's `train_test_split(items, test_size=fraction, random_state=seed,
+    stratify=stratify)`: `ShuffleSplit`, or `StratifiedShuffleSplit` when stratified."""
+    n = len(items)
+    n_test = math.ceil(fraction * n)
+    n_train = n - n_test
+    rng = np.random.RandomState(seed)
+    if stratify is None:
+        permutation = rng.permutation(n)
+        return items[permutation[n_test:]], items[permutation[:n_test]]
+    _, inverse, counts = np.unique(stratify, return_inverse=True, return_counts=True)
+    members = np.split(np.argsort(inverse, kind="stable"), np.cumsum(counts)[:-1])
+    train_counts = _approximate_mode(counts, n_train, rng)
+    test_counts = _approximate_mode(counts - train_counts, n_test, rng)
+    train: list[int] = []
+    test: list[int] = []
+    for m, count in enumerate(counts):
+        shuffled = members[m].take(rng.permutation(count), mode="clip")
+        train.extend(shuffled[: train_counts[m]])
+        test.extend(shuffled[train_counts[m] : train_counts[m] + test_counts[m]])
+    return items[rng.permutation(train)], items[rng.permutation(test)]
+
+
+def _approximate_mode(counts: np.ndarray, draws: int, rng: np.random.RandomState) -> np.ndarray:
+    """How many of each class `draws` examples take (scikit-learn's `_approximate_mode`): the floor
+    of each class's share, then one more for the largest remainders, ties broken at random."""
+    continuous = counts / counts.sum() * draws
+    floored = np.floor(continuous)
+    need = int(draws - floored.sum())
+    if need > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (tied,) = np.where(remainder == value)
+            now = min(len(tied), need)
+            floored[rng.choice(tied, size=now, replace=False)] += 1
+            need -= now
+            if need == 0:
+                break
+    return floored.astype(int)
+
+
+def _folds(n: int, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """`KFold(k, shuffle=True, random_state=seed)`: consecutive blocks of one shuffle."""
+    order = np.arange(n)
+    np.random.RandomState(seed).shuffle(order)
+    sizes = np.full(k, n // k, dtype=int)
+    sizes[: n % k] += 1
+    folds, start = [], 0
+    for size in sizes:
+        mask = np.zeros(n, dtype=bool)
+        mask[order[start : start + size]] = True
+        folds.append((np.flatnonzero(~mask), np.flatnonzero(mask)))
+        start += size
+    return folds
+
+
+def _stratified_folds(labels: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """`StratifiedKFold(k, shuffle=True, random_state=seed)`: each class dealt round robin over the
+    folds, its fold numbers shuffled."""
+    rng = np.random.RandomState(seed)
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    _, order = np.unique(first, return_inverse=True)  # classes numbered by first appearance
+    encoded = order[inverse]
+    classes = len(first)
+    ordered = np.sort(encoded)
+    allocation = np.asarray([np.bincount(ordered[i::k], minlength=classes) for i in range(k)])
+    test_folds = np.empty(len(labels), dtype=int)
+    for c in range(classes):
+        of_class = np.arange(k).repeat(allocation[:, c])
+        rng.shuffle(of_class)
+        test_folds[encoded == c] = of_class
+    everything = np.arange(len(labels))
+    return [(everything[test_folds != i], everything[test_folds == i]) for i in range(k)]

@@ -30,7 +30,7 @@ def apply_transforms(values: np.ndarray, transforms: list[CallIR], train: np.nda
             raise _text_error(f"'{transform.name}' needs numbers, but the examples are text") from error
     if _is_text(x):
         raise _text_error("the examples are still text after the transforms")
-    return x.astype(np.float32) if x.dtype.kind in "fiub" else x
+    return x.astype(np.float32, copy=False) if x.dtype.kind in "fiub" else x
 
 
 def _is_text(x: np.ndarray) -> bool:
@@ -106,10 +106,17 @@ def _type_for_shape(shape: tuple[int, ...], declared: str, text: bool) -> str:
 
 @implements("transform", "standardize")
 def standardize(x: np.ndarray, train: np.ndarray) -> np.ndarray:
-    x = x.astype(np.float64)
-    mean = x[train].mean(axis=0)
-    std = x[train].std(axis=0)
-    return (x - mean) / np.where(std > 0, std, 1.0)
+    """(x - mean) / std of the training rows, in float32. The statistics and each value are computed
+    in float64 as before, a block of rows at a time: no float64 copy of the whole data."""
+    rows = x[train].astype(np.float64)
+    mean, std = rows.mean(axis=0), rows.std(axis=0)
+    del rows
+    std = np.where(std > 0, std, 1.0)
+    out = np.empty(x.shape, dtype=np.float32)
+    block = max(1, (1 << 22) // max(1, x[0].size))  # about 32 MiB of float64 per block
+    for start in range(0, len(x), block):
+        out[start : start + block] = (x[start : start + block].astype(np.float64) - mean) / std
+    return out
 
 
 @implements("transform", "minmax")

@@ -134,7 +134,7 @@ def _two_modalities(n: int = 120) -> TrainingData:
 def test_concat_fusion_of_mlps_is_vectorised_and_replicas_equal_groups_of_one():
     learner, data = _fusion(), _two_modalities()
     assert trains_together(_params(learner).learner)
-    assert not trains_together(_params(_fusion("sum", dim=4)).learner)
+    assert trains_together(_params(_fusion("sum", dim=4)).learner)  # every torch network groups
     together = train_group(learner, data, [0, 1, 2, 3], 0.9)
     assert not np.allclose(together[0].state["weight.0"], together[1].state["weight.0"])
     for seed, replica in enumerate(together):

@@ -12,6 +12,7 @@ from torch import nn
 from homog.compiler.ir import CallIR
 
 from ..registry import implementation, implements
+from .transformer import SelfAttention
 
 
 def build(call: CallIR, shape: tuple[int, ...], out: int) -> nn.Module:
@@ -93,13 +94,13 @@ class Attention(nn.Module):
         super().__init__()
         dim = max(heads, dim // heads * heads)
         self.project = nn.ModuleList(nn.Linear(d, dim) for d in dims)
-        self.attention = nn.MultiheadAttention(dim, heads, batch_first=True)
+        # nn.MultiheadAttention's arithmetic, written out so that `vmap` batches it (replica groups).
+        self.attention = SelfAttention(dim, heads, 0.0)
         self.features = dim
 
     def forward(self, zs):
         tokens = torch.stack([p(z) for p, z in zip(self.project, zs, strict=True)], dim=1)
-        attended, _ = self.attention(tokens, tokens, tokens, need_weights=False)
-        return attended.mean(dim=1)
+        return self.attention(tokens).mean(dim=1)
 
 
 def _with_one(h):

@@ -37,5 +37,5 @@ def flip(x: torch.Tensor, generator: torch.Generator, axis: str) -> torch.Tensor
 def random_crop(x: torch.Tensor, generator: torch.Generator, padding: int) -> torch.Tensor:
     h, w = x.shape[-2], x.shape[-1]
     padded = torch.nn.functional.pad(x, (padding, padding, padding, padding))
-    dy, dx = (int(v) for v in torch.randint(0, 2 * padding + 1, (2,), generator=generator))
+    dy, dx = (int(v) for v in torch.randint(0, 2 * padding + 1, (2,), generator=generator, device=x.device))
     return padded[..., dy : dy + h, dx : dx + w]

@@ -8,13 +8,23 @@ equals the same seed trained alone and does not depend on its group.
 
 - `StackedNet`: an MLP, or MLP encoders concatenated under an MLP head, with
   weights stacked along a leading replica axis; every layer is one batched
-  matrix product (`baddbmm`), the fastest form for small dense layers.
-- `Single`: any other network, as a group of one (built under its seed).
+  matrix product (`baddbmm`), the fastest form for small dense layers (no
+  per-operation dispatch of `vmap`, one kernel per layer for all replicas).
+- `Vectorised`: any other network (convolutions, recurrent cells, attention,
+  every fusion strategy) with its parameters stacked (`stack_module_state`) and
+  one forward pass for all replicas: `vmap` over `functional_call`. `vmap` turns
+  a convolution into one grouped convolution, a linear layer into one batched
+  matrix product, and so on for every operation, which is what one would write
+  by hand per layer kind; writing it once keeps each architecture one module.
+  `vmap` cannot draw from a replica's own generator, so dropout masks are drawn
+  outside it (each replica from its generator, in the order the network calls
+  its dropout modules) and handed in as batched inputs.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,34 +136,145 @@ class StackedNet(nn.Module):
         return sum(p[0].numel() for p in self.parameters())
 
     def clip_gradients(self, max_norm: float) -> None:
-        """Each replica's gradient norm clipped on its own, as `clip_grad_norm_` would alone."""
-        grads = [p.grad for p in self.parameters() if p.grad is not None]
-        norms = torch.sqrt(sum((g.flatten(1) ** 2).sum(dim=1) for g in grads))
-        scale = torch.clamp(max_norm / (norms + 1e-6), max=1.0)
-        for g in grads:
-            g.mul_(scale.view(-1, *([1] * (g.dim() - 1))))
+        clip_per_replica(self.parameters(), max_norm)
 
 
-class Single(nn.Module):
-    """Any network as a group of one replica: inputs (1, batch, *shape), outputs (1, batch, ...)."""
+def clip_per_replica(parameters, max_norm: float) -> None:
+    """Each replica's gradient norm (over all its parameters) clipped on its own, as
+    `clip_grad_norm_` would clip it alone; the leading axis of every parameter is the replica's."""
+    grads = [p.grad for p in parameters if p.grad is not None]
+    norms = torch.sqrt(sum((g.flatten(1) ** 2).sum(dim=1) for g in grads))
+    scale = torch.clamp(max_norm / (norms + 1e-6), max=1.0)
+    for g in grads:
+        g.mul_(scale.view(-1, *([1] * (g.dim() - 1))))
 
-    def __init__(self, network: nn.Module, seed: int, device: torch.device) -> None:
+
+class Dropout(nn.Module):
+    """`nn.Dropout` whose masks come from outside: a `Vectorised` group draws them from each
+    replica's generator. `tape` records the shapes the network's dropouts see (per example) and
+    hands each call its mask, in call order."""
+
+    def __init__(self, p: float, tape: _Tape) -> None:
         super().__init__()
-        self.network = network
-        self.generators = [generator(seed, device)]
+        self.p, self.tape = p, tape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        if self.tape.recording:
+            self.tape.sites.append((self.p, tuple(x.shape[1:])))
+            return x
+        return x * self.tape.masks.pop(0)
+
+
+class _Tape:
+    def __init__(self) -> None:
+        self.recording = False
+        self.sites: list[tuple[float, tuple[int, ...]]] = []  # (p, shape of one example), call order
+        self.masks: list[torch.Tensor] = []
+
+
+def _drawn_dropout(module: nn.Module, tape: _Tape) -> nn.Module:
+    for name, child in module.named_children():
+        if isinstance(child, nn.Dropout):
+            setattr(module, name, Dropout(child.p, tape))
+        else:
+            _drawn_dropout(child, tape)
+    return module
+
+
+class Vectorised(nn.Module):
+    """R replicas of any network, stacked: one `vmap`ped forward pass for the group.
+
+    Replica r is `build()` under `torch.manual_seed(seeds[r])` (its initial weights, as it would
+    be alone), and its generator draws its batch order, augmentations and dropout masks.
+    """
+
+    def __init__(
+        self,
+        build: Callable[[], nn.Module],
+        seeds: list[int | None],
+        shapes: list[tuple[int, ...]],
+        device: torch.device,
+    ) -> None:
+        super().__init__()
+        self.generators = [generator(seed or 0, device) for seed in seeds]
+        self.tape = _Tape()
+        networks = []
+        for seed in seeds:
+            with torch.random.fork_rng(devices=[]):
+                if seed is not None:
+                    torch.manual_seed(seed)
+                networks.append(_drawn_dropout(build(), self.tape).to(device))
+        self.names = [name for name, _ in networks[0].named_parameters()]
+        self.stacked = nn.ParameterList(
+            nn.Parameter(torch.stack([dict(n.named_parameters())[name].detach() for n in networks]))
+            for name in self.names
+        )
+        # The network whose code runs with each replica's parameters; not a submodule (its own
+        # parameters are not the group's).
+        self._network = [networks[0]]
+        self._probe(shapes, device)
+
+    def _probe(self, shapes: list[tuple[int, ...]], device: torch.device) -> None:
+        """Record the shapes of the dropout masks of one forward pass, per example."""
+        network = self._network[0]
+        network.train()
+        self.tape.recording = True
+        try:
+            with torch.no_grad():
+                network(*(torch.zeros((2, *s), device=device) for s in shapes))
+        finally:
+            self.tape.recording = False
+
+    def train(self, mode: bool = True) -> Vectorised:
+        super().train(mode)
+        self._network[0].train(mode)
+        return self
+
+    def _masks(self, batch: int, device: torch.device) -> list[torch.Tensor]:
+        """Each replica's dropout masks for a batch, from its generator, in call order, stacked."""
+        per_replica = [
+            [
+                (torch.rand((batch, *shape), generator=g, device=device) >= p).float().div_(1 - p)
+                for p, shape in self.tape.sites
+            ]
+            for g in self.generators
+        ]
+        return [torch.stack(site) for site in zip(*per_replica, strict=True)]
 
     def forward(self, inputs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        logits, features = self.network(*(x[0] for x in inputs))
-        return logits.unsqueeze(0), features.unsqueeze(0)
+        """(R, batch, *shape) per modality -> (logits, penultimate), each (R, batch, ...). An input
+        expanded along the replica axis (stride 0: the same examples for every replica) is passed
+        once, not R times."""
+        from torch.func import functional_call, vmap
+
+        network = self._network[0]
+        shared = [x.dim() > 0 and x.stride(0) == 0 for x in inputs]
+        xs = [x[0] if s else x for x, s in zip(inputs, shared, strict=True)]
+        masks = self._masks(inputs[0].shape[1], inputs[0].device) if self.training and self.tape.sites else []
+
+        def one(params: dict[str, torch.Tensor], masks: list[torch.Tensor], *xs: torch.Tensor):
+            self.tape.masks = list(masks)
+            return functional_call(network, params, xs)
+
+        params = dict(zip(self.names, self.stacked, strict=True))
+        in_dims = (0, 0, *(None if s else 0 for s in shared))
+        try:
+            return vmap(one, in_dims=in_dims)(params, masks, *xs)
+        finally:
+            self.tape.masks = []
 
     def state_of(self, r: int) -> dict[str, np.ndarray]:
-        return {k: v.detach().cpu().numpy().copy() for k, v in self.network.state_dict().items()}
+        return {n: p[r].detach().cpu().numpy().copy() for n, p in zip(self.names, self.stacked, strict=True)}
 
     def load_replica(self, r: int, state: dict[str, np.ndarray]) -> None:
-        self.network.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+        with torch.no_grad():
+            for name, p in zip(self.names, self.stacked, strict=True):
+                p[r].copy_(torch.from_numpy(state[name]))
 
     def parameter_count(self) -> int:
-        return sum(p.numel() for p in self.network.parameters())
+        return sum(p[0].numel() for p in self.stacked)
 
     def clip_gradients(self, max_norm: float) -> None:
-        nn.utils.clip_grad_norm_(self.network.parameters(), max_norm)
+        clip_per_replica(self.stacked, max_norm)

@@ -12,8 +12,8 @@ from torch import nn
 from homog.compiler.ir import CallIR, FitParams, LearnerIR
 
 from ..architectures.fusions import Fusion, build
-from . import Outputs, Trained, TrainingData, trains_together
-from .replicas import Single, StackedNet, StackShape
+from . import Outputs, Trained, TrainingData
+from .replicas import StackedNet, StackShape, Vectorised
 from .training import Batches, train
 
 
@@ -33,18 +33,25 @@ def _stack(arch: CallIR, in_features: int, classes: int | None) -> StackShape:
 def replica_model(
     learner: LearnerIR, shapes: list[tuple[int, ...]], classes: int, seeds: list[int | None], device
 ) -> nn.Module:
-    """The replicas of `seeds` as one model: stacked where the learner allows it, else a group of one."""
-    if trains_together(learner):
+    """The replicas of `seeds` as one model: MLPs (alone or concatenated under an MLP head) as
+    batched matrix products, any other network vectorised by `torch.func`."""
+    if _stacks_as_mlps(learner):
         if learner.kind == "model":
             encoders, head = [], _stack(learner.arch, math.prod(shapes[0]), classes)
         else:
             encoders = [_stack(learner.encoder, math.prod(shape), None) for shape in shapes]
             head = _stack(learner.head, sum(e.sizes[-1] for e in encoders), classes)
         return StackedNet([seed or 0 for seed in seeds], encoders, head, device).to(device)
-    (seed,) = seeds
-    if seed is not None:
-        torch.manual_seed(seed)  # initial weights and dropout masks
-    return Single(network(learner, shapes, classes).to(device), seed or 0, device)
+    return Vectorised(lambda: network(learner, shapes, classes), seeds, shapes, device)
+
+
+def _stacks_as_mlps(learner: LearnerIR) -> bool:
+    if learner.kind == "model":
+        return learner.arch.name == "mlp"
+    return learner.strategy.name == "concat" and learner.encoder.name == "mlp" and learner.head.name == "mlp"
+
+
+EVALUATION_BLOCK = 8192  # examples per forward pass when predicting
 
 
 class TorchLearner:
@@ -57,26 +64,75 @@ class TorchLearner:
     def fit(
         self, data: TrainingData, seeds: list[int], on_epoch: Callable[[int, int], None] | None = None
     ) -> list[Trained]:
+        """Train the replicas of `seeds`: one group, or on the CPU one group per core, each with one
+        thread (see `placement.replica_groups`); a replica's result does not depend on its group.
+        `on_epoch(done, total)` follows the first group (the groups move in step)."""
+        from ..placement import replica_groups
+
         learner, device = self.params.learner, self.device
-        model = replica_model(learner, data.shapes, data.classes, seeds, device)
-        batches = Batches(
-            self._tensors(data.inputs),
-            torch.as_tensor(data.labels, device=device),
-            [torch.as_tensor(data.train(self.params.data_fraction, s), device=device) for s in seeds],
-            torch.as_tensor(data.split.validation, device=device),
-            [self.params.augment[name] for name in learner.inputs],
-        )
-        return train(model, learner.training, batches, on_epoch)
+        inputs = self._tensors(data.inputs)
+        labels = torch.as_tensor(data.labels, device=device)
+        validation = torch.as_tensor(data.split.validation, device=device)
+        augments = [self.params.augment[name] for name in learner.inputs]
+        chunks = replica_groups(len(seeds), device, learner, data.shapes, data.classes, len(data.labels))
+        jobs = []
+        for chunk in chunks:  # built one after another: a replica's initial weights use torch's global seed
+            chosen = [seeds[i] for i in chunk]
+            trains = [
+                torch.as_tensor(data.train(self.params.data_fraction, s), device=device) for s in chosen
+            ]
+            model = replica_model(learner, data.shapes, data.classes, chosen, device)
+            jobs.append((model, Batches(inputs, labels, trains, validation, augments)))
+        if device.type != "cpu":
+            return [
+                trained
+                for i, (model, batches) in enumerate(jobs)
+                for trained in train(model, learner.training, batches, on_epoch if i == 0 else None)
+            ]
+        return [trained for part in _in_threads(jobs, learner.training, on_epoch) for trained in part]
 
     def predict(
         self, trained: Trained, data: TrainingData, x: list[np.ndarray], layers: list[str]
     ) -> Outputs:
+        """Probabilities, and the representations in `layers` (none computed beyond the forward
+        pass, none kept when `layers` is empty), a block of examples at a time, without autograd;
+        the inputs go to the device one block at a time."""
         model = replica_model(self.params.learner, data.shapes, data.classes, [None], self.device)
         model.load_replica(0, trained.state)
         model.eval()
-        with torch.no_grad():
-            logits, features = model([t.unsqueeze(0) for t in self._tensors(x)])
-        logits, features = logits[0], features[0]
-        probabilities = torch.softmax(logits.double(), dim=1).cpu().numpy()
-        found = {"penultimate": features.float().cpu().numpy(), "logits": logits.float().cpu().numpy()}
-        return Outputs(probabilities, {k: v for k, v in found.items() if k in layers})
+        probabilities, kept = [], {name: [] for name in ("penultimate", "logits") if name in layers}
+        with torch.inference_mode():
+            for start in range(0, len(x[0]), EVALUATION_BLOCK):
+                block = [t[None] for t in self._tensors([v[start : start + EVALUATION_BLOCK] for v in x])]
+                logits, features = (out[0] for out in model(block))
+                probabilities.append(torch.softmax(logits.double(), dim=1).cpu().numpy())
+                for name, values in (("penultimate", features), ("logits", logits)):
+                    if name in kept:
+                        kept[name].append(values.float().cpu().numpy())
+        return Outputs(
+            np.concatenate(probabilities) if probabilities else np.zeros((0, data.classes)),
+            {name: np.concatenate(blocks) for name, blocks in kept.items() if blocks},
+        )
+
+
+def _in_threads(
+    jobs: list[tuple[nn.Module, Batches]], training, on_epoch: Callable[[int, int], None] | None = None
+) -> list[list[Trained]]:
+    """Train each (model, batches) in its own thread, torch using one thread per operation: the
+    parts run side by side on the cores instead of every small operation being split across
+    them (which costs more in synchronisation than it saves, and much more on a busy machine).
+    One torch thread also whatever the number of parts, so a replica's bits do not depend on it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    threads = torch.get_num_threads()
+
+    def one(index: int) -> list[Trained]:
+        torch.set_num_threads(1)  # OpenMP's thread count is each thread's own
+        model, batches = jobs[index]
+        return train(model, training, batches, on_epoch if index == 0 else None)
+
+    try:
+        with ThreadPoolExecutor(len(jobs)) as pool:
+            return list(pool.map(one, range(len(jobs))))
+    finally:
+        torch.set_num_threads(threads)

@@ -109,16 +109,22 @@ def _epoch(model, optimizer, training: TrainingIR, batches: Batches, device) -> 
     return (loss_sum / n).tolist(), (correct / n).tolist()
 
 
-def _validate(model, batches: Batches) -> tuple[list[float], list[float]]:
+def _validate(model, batches: Batches, block: int = 8192) -> tuple[list[float], list[float]]:
+    """Each replica's validation loss and accuracy, a block of examples at a time, without autograd;
+    the examples are the same for every replica (expanded, not copied)."""
     replicas = len(model.generators)
     model.eval()
-    with torch.no_grad():
-        xs = [
-            x[batches.validation].unsqueeze(0).expand(replicas, *x[batches.validation].shape)
-            for x in batches.inputs
-        ]
-        logits, _ = model(xs)
-        yv = batches.labels[batches.validation].expand(replicas, -1)
-        losses = nn.functional.cross_entropy(logits.transpose(1, 2), yv, reduction="none").mean(dim=1)
-        accuracies = (logits.argmax(dim=2) == yv).float().mean(dim=1)
-    return losses.tolist(), accuracies.tolist()
+    n = len(batches.validation)
+    losses = torch.zeros(replicas, device=batches.labels.device, dtype=torch.float64)
+    correct = torch.zeros(replicas, device=batches.labels.device, dtype=torch.float64)
+    with torch.inference_mode():
+        for start in range(0, n, block):
+            chosen = batches.validation[start : start + block]
+            xs = [x[chosen].unsqueeze(0).expand(replicas, *x[chosen].shape) for x in batches.inputs]
+            logits, _ = model(xs)
+            yv = batches.labels[chosen].expand(replicas, -1)
+            losses += (
+                nn.functional.cross_entropy(logits.transpose(1, 2), yv, reduction="none").double().sum(1)
+            )
+            correct += (logits.argmax(dim=2) == yv).double().sum(dim=1)
+    return (losses / n).tolist(), (correct / n).tolist()
