@@ -71,6 +71,12 @@ class ConditionBlock(Schema):
     model_config = ConfigDict(extra="allow")
 
 
+class ExternalBlock(Schema):
+    source: entry("external")
+    attributes: Text | None = None  # a CSV table of the models: model, family, provider, size, ...
+    embeddings: Text | None = None  # a folder with one embeddings file per model
+
+
 class NoAttributes(Schema):
     pass
 
@@ -101,6 +107,7 @@ BLOCK_KINDS: dict[str, BlockKind] = {
     "condition": BlockKind(ConditionBlock, "required", repeatable=True),
     "metrics": BlockKind(NoAttributes, "none", repeatable=False, entries="metric"),
     "report": BlockKind(ReportBlock, "none", repeatable=False),
+    "external": BlockKind(ExternalBlock, "required", repeatable=True),
 }
 TOP_LEVEL = tuple(kind for kind in BLOCK_KINDS if kind != "condition")
-DECLARING = ("dataset", "modality", "model", "fusion", "condition")  # kinds whose label is a name
+DECLARING = ("dataset", "modality", "model", "fusion", "condition", "external")  # kinds whose label is a name

@@ -8,6 +8,7 @@ from ..blocks import TrainBlock
 from ..context import Context, Declared
 from ..fields import Schema
 from ..ir import (
+    ExternalIR,
     CallIR,
     ConditionIR,
     DatasetIR,
@@ -54,6 +55,17 @@ def build_ir(ctx: Context) -> None:
             path=(report_data.path if report_data and report_data.path else f"reports/{_slug(name)}.html"),
             title=(report_data.title if report_data and report_data.title else name),
         ),
+        externals=sorted((_external(ctx, d) for d in ctx.of_kind("external")), key=lambda e: e.name),
+    )
+
+
+def _external(ctx: Context, external: Declared) -> ExternalIR:
+    data = external.data
+    return ExternalIR(
+        name=external.name,
+        source=_call(ctx, data.source, "external"),
+        attributes=data.attributes,
+        embeddings=data.embeddings,
     )
 
 

@@ -16,7 +16,9 @@ EXTERNAL_NO_SHARED = define(
     "E362", "external-no-shared-examples", "External models that share fewer than two answered examples."
 )
 EXTERNAL_ATTRIBUTES = define(
-    "E363", "external-attributes", "A model-attributes table that is malformed or names no model of the source."
+    "E363",
+    "external-attributes",
+    "A model-attributes table that is malformed or names no model of the source.",
 )
 EXTERNAL_EMBEDDINGS = define(
     "E364", "external-embeddings", "An embeddings file that is malformed or does not match its example ids."

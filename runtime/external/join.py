@@ -34,12 +34,18 @@ def join(answers: list[Answers]) -> Joined:
     indexed = [_index(model) for model in answers]
     counts = Counter(i for index in indexed for i in index)
     everyone = [i for i in indexed[0] if counts[i] == len(indexed)]
-    golds = {i: {model.gold[index[i]] for model, index in zip(answers, indexed, strict=True)} for i in everyone}
+    golds = {
+        i: {model.gold[index[i]] for model, index in zip(answers, indexed, strict=True)} for i in everyone
+    }
     disagree = [i for i in everyone if len(golds[i]) > 1]
     shared = [i for i in everyone if len(golds[i]) == 1]
     union = list(dict.fromkeys(i for index in indexed for i in index))
     missing = [
-        {"model": model.model, "missing": len(union) - len(index), "examples": [i for i in union if i not in index][:SHOWN]}
+        {
+            "model": model.model,
+            "missing": len(union) - len(index),
+            "examples": [i for i in union if i not in index][:SHOWN],
+        }
         for model, index in zip(answers, indexed, strict=True)
         if len(index) < len(union)
     ]
@@ -115,7 +121,9 @@ def _index(model: Answers) -> dict[str, int]:
     return found
 
 
-def _probabilities(scores: list, model: Answers, rows: list[int], position: dict[str, int], k: int) -> np.ndarray:
+def _probabilities(
+    scores: list, model: Answers, rows: list[int], position: dict[str, int], k: int
+) -> np.ndarray:
     """Per example, a distribution over the classes: a softmax of log-likelihoods over the options the
     example offers, or probabilities as given (normalised to sum to one)."""
     out = np.zeros((len(scores), k))

@@ -118,9 +118,7 @@ def _lm_eval_row(row: Any, where: str, task: str, model: Answers) -> None:
         if not all(math.isfinite(s) for s in scores):
             raise malformed(where, "filtered_resps", "holds a non-finite log-likelihood", "check the run")
         gold = _gold_index(target, row, len(scores), where)
-        model.add(
-            str(doc_id), str(int(np.argmax(scores))), str(gold), len(scores), scores, task, where
-        )
+        model.add(str(doc_id), str(int(np.argmax(scores))), str(gold), len(scores), scores, task, where)
         return
     text = responses[0]
     while isinstance(text, (list, tuple)) and text:  # older files nest the generation once more
@@ -174,7 +172,10 @@ def _jsonl(path: Path, shown: str) -> Iterator[tuple[Any, str]]:
                 yield json.loads(line), where
             except json.JSONDecodeError as error:
                 raise malformed(
-                    where, "(line)", f"is not JSON ({error.msg} at column {error.colno})", "one JSON object a line"
+                    where,
+                    "(line)",
+                    f"is not JSON ({error.msg} at column {error.colno})",
+                    "one JSON object a line",
                 ) from None
 
 
@@ -244,8 +245,10 @@ def helm(base: Path, path: str) -> list[Answers]:
     ([{instance_id, train_trial_index, stats [{name {name, split}, mean}]}]). Multiple-choice runs
     (an `output_mapping` of letters to options) only; the first train trial."""
     root = existing(base, path, "HELM runs folder")
-    runs = [root] if (root / "scenario_state.json").is_file() else sorted(
-        p.parent for p in root.glob("*/scenario_state.json")
+    runs = (
+        [root]
+        if (root / "scenario_state.json").is_file()
+        else sorted(p.parent for p in root.glob("*/scenario_state.json"))
     )
     if not runs:
         raise errors.RunError(
@@ -375,7 +378,9 @@ def table(
                 scores = [float(row[c]) for c in score_columns]
             except (KeyError, TypeError, ValueError):
                 bad = next(c for c in score_columns if not _is_number(row.get(c)))
-                raise malformed(where, bad, f"is {row.get(bad)!r}, not a number", "scores are numbers") from None
+                raise malformed(
+                    where, bad, f"is {row.get(bad)!r}, not a number", "scores are numbers"
+                ) from None
         answers = models.setdefault(str(row[model]), Answers(str(row[model]), log=log))
         classes = [c.split("_", 1)[1] for c in score_columns] if score_columns else []
         answers.add(
@@ -428,12 +433,16 @@ def attributes(base: Path, path: str) -> dict[str, dict[str, Any]]:
             where = f"{shown}, line {reader.line_num}"
             if None in row or any(v is None for v in row.values()):
                 raise errors.RunError(
-                    EXTERNAL_ATTRIBUTES, f"{where}: more or fewer cells than the header", "one cell per column"
+                    EXTERNAL_ATTRIBUTES,
+                    f"{where}: more or fewer cells than the header",
+                    "one cell per column",
                 )
             name = row.pop("model").strip()
             if name in out:
                 raise errors.RunError(
-                    EXTERNAL_ATTRIBUTES, f"{where}, field 'model': '{name}' is listed twice", "one row per model"
+                    EXTERNAL_ATTRIBUTES,
+                    f"{where}, field 'model': '{name}' is listed twice",
+                    "one row per model",
                 )
             out[name] = {k: (float(v) if _is_number(v) else v.strip()) for k, v in row.items() if v.strip()}
     return out
@@ -442,7 +451,9 @@ def attributes(base: Path, path: str) -> dict[str, dict[str, Any]]:
 def _ids_file(folder: Path, model: str, base: Path) -> list[str] | None:
     for candidate in (folder / f"{model}.ids.txt", folder / "ids.txt"):
         if candidate.is_file():
-            return [line.strip() for line in candidate.read_text(encoding="utf-8").splitlines() if line.strip()]
+            return [
+                line.strip() for line in candidate.read_text(encoding="utf-8").splitlines() if line.strip()
+            ]
     return None
 
 

@@ -17,7 +17,7 @@ def compute(node: Node, inputs: Inputs, env: Env) -> Artifact:
     from ..evaluation import evaluate
 
     metric, runs = node.params["metric"], node.params["runs"]
-    outputs = {run["node"]: inputs[run["node"]].arrays for run in runs}
+    runs, outputs = _expanded(runs, inputs)
     named = {param: inputs[f"metric.{param}"].meta["result"] for param in metric["uses"]}
 
     def groups(reference: str, fold: int) -> np.ndarray:
@@ -28,3 +28,19 @@ def compute(node: Node, inputs: Inputs, env: Env) -> Artifact:
 
     result = evaluate(metric, runs, outputs, named, env.seed, groups)
     return Artifact({"result": finite(result)}, {})
+
+
+def _expanded(runs: list[dict], inputs: Inputs) -> tuple[list[dict], dict[str, dict[str, np.ndarray]]]:
+    """The runs with their outputs; an external source's run is one run per model of it."""
+    from .external import runs_of
+
+    out, outputs = [], {}
+    for run in runs:
+        if "external" in run:
+            for expanded, found in runs_of(run, inputs[run["node"]]):
+                out.append(expanded)
+                outputs[expanded["node"]] = found
+        else:
+            out.append(run)
+            outputs[run["node"]] = inputs[run["node"]].arrays
+    return out, outputs
