@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import metrics
 from ..metrics.agreement import Pairwise
+from .external import population_extras
 from .runs import (
     Population,
     Row,
@@ -36,6 +37,12 @@ from .runs import (
 )
 
 
+# A bootstrap over examples per pair of learners recomputes the metric 1,000 times per pair: beyond this
+# many runs in a population (a leaderboard of hundreds), pairs are reported without an interval, and
+# the value of the most similar pairs (`top_pairs`) with theirs.
+BOOTSTRAPPED_RUNS = 30
+
+
 def evaluate_pairwise(task: Task, pairwise: Pairwise) -> dict[str, Any]:
     axes = varying_of(task.runs)
     swept = [axis for axis in axes if axis not in ("seed", "fold")]
@@ -48,7 +55,7 @@ def evaluate_pairwise(task: Task, pairwise: Pairwise) -> dict[str, Any]:
         # metrics (a `layer` parameter) take Student's t over the sweep points.
         resampled = (
             None
-            if "layer" in task.params
+            if "layer" in task.params or len(runs) > BOOTSTRAPPED_RUNS
             else bootstrap_over_examples(pairwise, found, result.matrix, task.params, task.seed)
         )
         per_condition.append(
@@ -62,6 +69,7 @@ def evaluate_pairwise(task: Task, pairwise: Pairwise) -> dict[str, Any]:
                 "between_learners": between_learners(result.matrix, runs, everyone, resampled),
                 "within_learners": within_learners(result.matrix, runs, everyone, resampled),
                 "by_axis": by_axis(result.matrix, runs, everyone, swept),
+                **population_extras(task, runs, found, result.matrix),
             }
         )
     return {
