@@ -37,7 +37,12 @@ def lm_eval_doc(model: str, doc: int) -> dict:
     correct = float(int(np.argmax(ll)) == GOLD[doc])
     return {
         "doc_id": doc,
-        "doc": {"question": question, "subject": SUBJECTS[doc % 3], "choices": list("wxyz"), "answer": int(GOLD[doc])},
+        "doc": {
+            "question": question,
+            "subject": SUBJECTS[doc % 3],
+            "choices": list("wxyz"),
+            "answer": int(GOLD[doc]),
+        },
         "target": int(GOLD[doc]),
         "arguments": arguments,
         "resps": [[[str(v), "False"]] for v in ll],
@@ -76,7 +81,9 @@ def leaderboard() -> None:
         for row in rows:
             row["target"] = "ABCD"[row["target"]]  # the leaderboard's MMLU-Pro gives the answer letter
             row["acc_norm"] = row.pop("acc")
-        pq.write_table(pa.Table.from_pylist(rows), folder / "samples_leaderboard_mmlu_pro_2024-07-01T00-00-00.parquet")
+        pq.write_table(
+            pa.Table.from_pylist(rows), folder / "samples_leaderboard_mmlu_pro_2024-07-01T00-00-00.parquet"
+        )
 
 
 def helm() -> None:
@@ -105,7 +112,12 @@ def helm() -> None:
                     "instance": instance,
                     "train_trial_index": 0,
                     "output_mapping": dict(zip(letters, options, strict=True)),
-                    "request": {"model": name, "prompt": f"Question {doc}?\nAnswer:", "temperature": 0.0, "max_tokens": 1},
+                    "request": {
+                        "model": name,
+                        "prompt": f"Question {doc}?\nAnswer:",
+                        "temperature": 0.0,
+                        "max_tokens": 1,
+                    },
                     "result": {
                         "success": True,
                         "completions": [{"text": f" {answer}", "logprob": -0.2, "tokens": []}],
@@ -121,13 +133,27 @@ def helm() -> None:
                     "instance_id": f"id{100 + doc}",
                     "train_trial_index": 0,
                     "stats": [
-                        {"name": {"name": "exact_match", "split": "test"}, "count": 1, "sum": exact,
-                         "sum_squared": exact, "min": exact, "max": exact, "mean": exact}
+                        {
+                            "name": {"name": "exact_match", "split": "test"},
+                            "count": 1,
+                            "sum": exact,
+                            "sum_squared": exact,
+                            "min": exact,
+                            "max": exact,
+                            "mean": exact,
+                        }
                     ],
                 }
             )
-        adapter = {"method": "multiple_choice_joint", "model": name, "model_deployment": name, "max_train_instances": 5}
-        (run / "scenario_state.json").write_text(json.dumps({"adapter_spec": adapter, "request_states": states}, indent=2))
+        adapter = {
+            "method": "multiple_choice_joint",
+            "model": name,
+            "model_deployment": name,
+            "max_train_instances": 5,
+        }
+        (run / "scenario_state.json").write_text(
+            json.dumps({"adapter_spec": adapter, "request_states": states}, indent=2)
+        )
         (run / "per_instance_stats.json").write_text(json.dumps(stats, indent=2))
 
 
@@ -140,7 +166,13 @@ def table() -> None:
                 ll = np.array(loglikelihoods(model, doc))
                 p = np.exp(ll - ll.max())
                 p /= p.sum()
-                row = [model.replace("__", "/"), f"q{doc}", "ABCD"[int(p.argmax())], "ABCD"[GOLD[doc]], SUBJECTS[doc % 3]]
+                row = [
+                    model.replace("__", "/"),
+                    f"q{doc}",
+                    "ABCD"[int(p.argmax())],
+                    "ABCD"[GOLD[doc]],
+                    SUBJECTS[doc % 3],
+                ]
                 writer.writerow(row + [f"{v:.4f}" for v in p])
 
 
@@ -150,13 +182,19 @@ def embeddings() -> None:
     root.mkdir()
     base = rng.normal(size=(N, 6))
     ids = [str(doc) for doc in range(N)]
-    vectors = {m: (base @ rng.normal(size=(6, 8)) + 0.1 * rng.normal(size=(N, 8))).astype(np.float32) for m in MODELS}
+    vectors = {
+        m: (base @ rng.normal(size=(6, 8)) + 0.1 * rng.normal(size=(N, 8))).astype(np.float32) for m in MODELS
+    }
     a, b, c = MODELS
     np.savez(root / f"{a}.npz", ids=np.array(ids), embeddings=vectors[a])
     np.save(root / f"{b}.npy", vectors[b])
     (root / f"{b}.ids.txt").write_text("\n".join(ids) + "\n")
     header = {
-        "embeddings": {"dtype": "F32", "shape": list(vectors[c].shape), "data_offsets": [0, vectors[c].nbytes]},
+        "embeddings": {
+            "dtype": "F32",
+            "shape": list(vectors[c].shape),
+            "data_offsets": [0, vectors[c].nbytes],
+        },
         "ids": {"dtype": "I64", "shape": [N], "data_offsets": [vectors[c].nbytes, vectors[c].nbytes + 8 * N]},
     }
     encoded = json.dumps(header).encode()
