@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..results import Results, RunScores
-from . import sections
+from . import sections, sections_external
 from .diff import diff_html, diff_runs, diff_text, key_numbers, latest_run_of
 from .rundir import RunDirectory, environment, load_run
 from .verdict import verdict
@@ -88,6 +88,7 @@ def _context(run: RunDirectory) -> dict[str, Any]:
         "curves": sections.curves(results),
         "by_axis": sections.by_axis(results),
         "by_condition": sections.by_condition(results),
+        "externals": sections_external.externals(results),
         "tests": sections.tests(results),
         "spec_lines": run.spec.splitlines(),
         "node_counts": counts,
