@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from homog.runtime import errors
 from homog.runtime.external import join, readers
 
 from .conftest import run_cli

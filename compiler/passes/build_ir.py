@@ -8,12 +8,12 @@ from ..blocks import TrainBlock
 from ..context import Context, Declared
 from ..fields import Schema
 from ..ir import (
-    ExternalIR,
     CallIR,
     ConditionIR,
     DatasetIR,
     ExperimentInfo,
     ExperimentIR,
+    ExternalIR,
     LearnerIR,
     MetricIR,
     ModalityIR,

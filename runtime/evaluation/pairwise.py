@@ -36,7 +36,6 @@ from .runs import (
     varying_of,
 )
 
-
 # A bootstrap over examples per pair of learners recomputes the metric 1,000 times per pair: beyond this
 # many runs in a population (a leaderboard of hundreds), pairs are reported without an interval, and
 # the value of the most similar pairs (`top_pairs`) with theirs.

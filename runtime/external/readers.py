@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .. import errors
+from ..registry import implements
 from .errors import EXTERNAL_ATTRIBUTES, EXTERNAL_EMBEDDINGS, EXTERNAL_MALFORMED, EXTERNAL_MISSING
 
 
@@ -411,6 +412,8 @@ READERS: dict[str, Callable[..., list[Answers]]] = {
     "leaderboard": leaderboard,
     "table": table,
 }
+for _name, _reader in READERS.items():
+    implements("external", _name)(_reader)
 
 # --------------------------------------------------------------------------- attributes and embeddings
 

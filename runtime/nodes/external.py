@@ -15,13 +15,14 @@ from ..cache import Artifact
 from ..external import join, readers
 from ..external.errors import EXTERNAL_ATTRIBUTES, EXTERNAL_EMBEDDINGS
 from ..metrics import allpairs
+from ..registry import implementation
 from . import Env, Inputs
 
 
 def compute(node: Node, inputs: Inputs, env: Env) -> Artifact:
     external = node.params["external"]
     source = external["source"]
-    answers = readers.READERS[source["name"]](env.base, **source["params"])
+    answers = implementation("external", source["name"])(env.base, **source["params"])
     joined = join.join(answers)
     arrays: dict[str, np.ndarray] = {
         "labels": joined.labels,
