@@ -13,6 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import Field
+
 from homog.compiler.ir import ExperimentInfo, LearnerIR, ReportIR
 
 from .schema import Model, Point, finite
@@ -82,7 +84,7 @@ class Results(Model):
     learners: list[LearnerIR]
     fits: list[Fit]
     metrics: dict[str, MetricResult]  # by label
-    externals: dict[str, External] = {}  # external sources, by name
+    externals: dict[str, External] = Field(default_factory=dict)  # external sources, by name
 
     def parameters_of(self, learner: str) -> int | None:
         """The parameter count of a learner's first fit."""

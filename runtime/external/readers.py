@@ -82,7 +82,8 @@ def _model_folders(root: Path, pattern: str, base: Path, what: str) -> list[tupl
     if not folders:
         raise errors.RunError(
             EXTERNAL_MISSING,
-            f"'{_shown(root, base)}' holds no {what} ({pattern}), neither itself nor in a subfolder per model",
+            f"'{_shown(root, base)}' holds no {what} ({pattern}), "
+            "neither itself nor in a subfolder per model",
             f"point the source at a folder with one subfolder per model, each holding its {pattern} files",
         )
     return folders
