@@ -75,6 +75,10 @@ class ExternalBlock(Schema):
     source: entry("external")
     attributes: Text | None = None  # a CSV table of the models: model, family, provider, size, ...
     embeddings: Text | None = None  # a folder with one embeddings file per model
+    # Join the models' answers to a dataset of the spec (its test examples, beside trained learners):
+    # `id` names the dataset's field that holds each example's id (else the example's row, from 0).
+    dataset: Ref | None = None
+    id: Text | None = None
 
 
 class NoAttributes(Schema):

@@ -158,6 +158,8 @@ class ExternalIR(IR):
     source: CallIR
     attributes: str | None = None
     embeddings: str | None = None
+    dataset: str | None = None  # the spec's dataset the answers are joined to
+    id: str | None = None  # that dataset's field of example ids; None: the row
 
 
 class ReportIR(IR):

@@ -147,7 +147,10 @@ def lower_ir(
             content = digest(path) if digest and path else None
             if content:
                 params[f"content.{key}"] = content
-        low.externals[e.name] = low.graph.add("external", e.name, params, {}, CPU, low.origins.get(e.name))
+        inputs = {"load": low.loads[e.dataset]} if e.dataset else {}
+        low.externals[e.name] = low.graph.add(
+            "external", e.name, params, inputs, CPU, low.origins.get(e.name)
+        )
     fits_of = {(fit.learner.name, fit.index): fit for fit in ir.fits}
     for learner in _in_dependency_order(ir.learners):
         for index, point in enumerate(ir.sweep):
@@ -299,15 +302,15 @@ def _external_runs(low: _Lowering, metric) -> list[dict[str, Any]]:
             "shifted": False,
             "learner": e.name,
             "kind": "external",
-            "dataset": e.name,
+            "dataset": e.dataset or e.name,
             "seed": point.seed,
-            "fold": 0,
+            "fold": point.fold,
             "point": point.model_dump(),
             "seeded": False,
         }
         for e in chosen
         for point in low.ir.sweep
-        if point.fold == 0
+        if point.fold == 0 or e.dataset  # joined to a dataset: tested on each fold's test examples
     ]
 
 

@@ -172,3 +172,52 @@ def test_the_example_spec_runs_every_format(tmp_path):
     wrong = found["metrics"]["agreement_when_wrong"]["per_condition"][0]
     assert wrong["chance"]["value"] == pytest.approx(1 / 3)
     assert found["metrics"]["cka(layer=penultimate)"]["per_condition"][0]["dataset"] == "harness"
+
+
+def test_external_and_trained_runs_are_compared_on_the_same_examples(tmp_path):
+    spec = tmp_path / "joined.homog"
+    shutil.copy(SPECS / "external_beside_trained.homog", spec)
+    (tmp_path / "external").mkdir()
+    lines = (SAMPLES / "iris_models.csv").read_text().splitlines()
+    # The logistic model never answered iris rows 0-29: every run is compared without them.
+    kept = [line for line in lines if not (line.startswith("zoo/logistic,") and int(line.split(",")[1]) < 30)]
+    (tmp_path / "external" / "iris_models.csv").write_text("\n".join(kept) + "\n")
+    result = run_cli(
+        "run", "--quiet", "--cache", str(tmp_path / "c"), "--runs", str(tmp_path / "r"), str(spec)
+    )
+    assert result.status == 0, result.stderr
+    found = json.loads(next((tmp_path / "r").glob("*/results.json")).read_text())
+    (entry,) = found["metrics"]["agreement"]["per_condition"]
+    assert entry["dataset"] == "iris"
+    kinds = {row["run"]: row["kind"] for row in entry["runs"]}
+    assert kinds["zoo/tree"] == "external" and kinds["linear"] == "model"
+    dropped = found["externals"]["zoo"]["dropped"]
+    missing = {row["model"]: row["missing"] for row in dropped["missing_per_model"]}
+    assert missing == {"zoo/tree": 1, "zoo/logistic": 30}
+    (fold,) = dropped["dataset"]["folds"]
+    assert fold["test_examples"] == 60 and 0 < fold["answered"] < 60
+    # Trained and external runs alike are scored on the test examples every external model answered.
+    (population,) = found["metrics"]["systemic_failure"]["per_condition"]
+    for point in population["across_learners"]:  # one per seed
+        assert {"linear", "mlp", "zoo/tree"} <= set(point["learners"])
+        assert sum(point["failure_counts"]) == fold["answered"]
+
+
+def test_answers_with_classes_the_dataset_lacks_are_a_located_error(tmp_path):
+    text = (SPECS / "external_beside_trained.homog").read_text()
+    spec = tmp_path / "joined.homog"
+    spec.write_text(text)
+    (tmp_path / "external").mkdir()
+    rows = (SAMPLES / "iris_models.csv").read_text().splitlines()
+    cells = rows[3].split(",")
+    cells[2] = "setosa"  # a class name iris's integer classes do not have
+    rows[3] = ",".join(cells)
+    (tmp_path / "external" / "iris_models.csv").write_text("\n".join(rows) + "\n")
+    result = run_cli(
+        "run", "--quiet", "--cache", str(tmp_path / "c"), "--runs", str(tmp_path / "r"), str(spec)
+    )
+    assert result.status == 1
+    line = next(n for n, t in enumerate(text.splitlines(), start=1) if t.startswith("external zoo"))
+    assert f"joined.homog:{line}:10: error[E365]: " in result.stderr, result.stderr
+    assert "predict classes dataset 'iris' does not have: ['setosa']" in result.stderr
+    assert "hint: write the predictions with the dataset's class names" in result.stderr

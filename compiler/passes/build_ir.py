@@ -66,6 +66,8 @@ def _external(ctx: Context, external: Declared) -> ExternalIR:
         source=_call(ctx, data.source, "external"),
         attributes=data.attributes,
         embeddings=data.embeddings,
+        dataset=data.dataset.name if data.dataset is not None else None,
+        id=data.id,
     )
 
 

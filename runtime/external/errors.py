@@ -23,3 +23,8 @@ EXTERNAL_ATTRIBUTES = define(
 EXTERNAL_EMBEDDINGS = define(
     "E364", "external-embeddings", "An embeddings file that is malformed or does not match its example ids."
 )
+EXTERNAL_DATASET = define(
+    "E365",
+    "external-dataset-mismatch",
+    "External answers joined to a dataset whose example ids or classes they do not share.",
+)

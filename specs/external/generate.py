@@ -215,6 +215,32 @@ def attributes() -> None:
         writer.writerows(rows)
 
 
+def iris_models() -> None:
+    """Three scikit-learn models' predictions on every example of iris, as another tool would write
+    them (the example id is the row of sklearn.datasets.load_iris), with their probabilities."""
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_predict
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.tree import DecisionTreeClassifier
+
+    x, y = load_iris(return_X_y=True)
+    models = {
+        "zoo/naive-bayes": GaussianNB(),
+        "zoo/tree": DecisionTreeClassifier(max_depth=2, random_state=0),
+        "zoo/logistic": LogisticRegression(C=0.05, max_iter=1000),
+    }
+    with (HERE / "iris_models.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["model", "id", "prediction", "label", "prob_0", "prob_1", "prob_2"])
+        for name, model in models.items():
+            p = cross_val_predict(model, x, y, cv=5, method="predict_proba")
+            for row in range(len(y)):
+                if name == "zoo/tree" and row == 7:
+                    continue  # one example this model never answered
+                writer.writerow([name, row, int(p[row].argmax()), int(y[row]), *(f"{v:.4f}" for v in p[row])])
+
+
 if __name__ == "__main__":
     lm_eval()
     leaderboard()
@@ -222,3 +248,4 @@ if __name__ == "__main__":
     table()
     embeddings()
     attributes()
+    iris_models()
