@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -139,3 +140,24 @@ def test_item_level_and_attribute_effects():
     close = np.array([[-abs(np.log(a) - np.log(b)) for b in size] for a in size])
     assert allpairs.attribute_effect(close, size, "distance", resamples=200)["effect"] == pytest.approx(1.0)
     assert allpairs.attribute_effect(similarity, ["a"] * 9, "same")["effect"] is None
+
+
+def test_large_populations_are_drawn_as_an_image_in_clustered_order():
+    import zlib
+
+    from homog.runtime.report import sections_external
+
+    rng = np.random.default_rng(0)
+    family = rng.permutation(np.repeat(np.arange(3), 20))  # 60 models, three families, shuffled
+    similarity = np.where(family[:, None] == family[None, :], 0.8, 0.2) + rng.normal(0, 0.01, (60, 60))
+    similarity = (similarity + similarity.T) / 2
+    order = sections_external._order(similarity)
+    assert sorted(order) == list(range(60))
+    runs_of_family = [family[i] for i in order]
+    assert sum(a != b for a, b in itertools.pairwise(runs_of_family)) == 2  # three blocks
+    png = sections_external._png(similarity, 0.2, 0.8, scale=2)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) == (120, 120)
+    idat = png[png.index(b"IDAT") + 4 : png.index(b"IEND") - 8]
+    assert len(zlib.decompress(idat)) == 120 * (1 + 120 * 3)

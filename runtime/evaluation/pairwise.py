@@ -65,7 +65,9 @@ def evaluate_pairwise(task: Task, pairwise: Pairwise) -> dict[str, Any]:
                 "runs": [identity(run, axes) for run in runs],
                 "matrix": result.matrix,
                 "undefined": result.undefined,
-                "between_learners": between_learners(result.matrix, runs, everyone, resampled),
+                "between_learners": _capped(
+                    between_learners(result.matrix, runs, everyone, resampled), runs, task.params
+                ),
                 "within_learners": within_learners(result.matrix, runs, everyone, resampled),
                 "by_axis": by_axis(result.matrix, runs, everyone, swept),
                 **population_extras(task, runs, found, result.matrix),
@@ -76,6 +78,17 @@ def evaluate_pairwise(task: Task, pairwise: Pairwise) -> dict[str, Any]:
         "pooled": pooled(per_condition),
         "deterministic": deterministic(task.runs),
     }
+
+
+def _capped(rows: list[Row], runs: list[Run], params: dict) -> list[Row]:
+    """Beyond BOOTSTRAPPED_RUNS runs, a pair's interval says why it is missing."""
+    if "layer" in params or len(runs) <= BOOTSTRAPPED_RUNS:
+        return rows
+    reason = (
+        f"no interval: a bootstrap per pair is computed for populations of at most {BOOTSTRAPPED_RUNS} "
+        f"runs (this one has {len(runs)}); the most similar pairs have theirs (top_pairs)"
+    )
+    return [{**row, "reason": reason} if row.get("low") is None else row for row in rows]
 
 
 def _population(run: Run) -> Population:

@@ -231,19 +231,24 @@ def attribute_effect(
     chosen = [values[i] for i in present]
     upper = np.triu_indices(len(present), 1)
     finite = np.isfinite(s[upper])
+    pairs = s[upper][finite]
+    if kind == "same":
+        _, codes = np.unique(np.array([str(v) for v in chosen]), return_inverse=True)
+    else:
+        logs = np.log(np.asarray(chosen, dtype=float))
 
     def statistic(order: np.ndarray) -> float | None:
-        v = [chosen[i] for i in order]
         if kind == "same":
-            share = np.array([[a == b for b in v] for a in v])[upper][finite]
+            c = codes[order]
+            share = (c[:, None] == c[None, :])[upper][finite]
             if share.all() or not share.any():
                 return None
-            return float(s[upper][finite][share].mean() - s[upper][finite][~share].mean())
-        logs = np.log(np.asarray(v, dtype=float))
-        closeness = -np.abs(logs[:, None] - logs[None, :])[upper][finite]
+            return float(pairs[share].mean() - pairs[~share].mean())
+        v = logs[order]
+        closeness = -np.abs(v[:, None] - v[None, :])[upper][finite]
         if closeness.std() == 0:
             return None
-        return float(np.corrcoef(closeness, s[upper][finite])[0, 1])
+        return float(np.corrcoef(closeness, pairs)[0, 1])
 
     observed = statistic(np.arange(len(present)))
     if observed is None:

@@ -60,6 +60,8 @@ def pairwise_charts(results: Results) -> Section:
         found = _implementation(metric.metric)
         low, high = getattr(found, "low", None), getattr(found, "high", 1.0)
         for entry in metric.per_condition:
+            if len(entry.runs) > 40 and entry.top_pairs is not None:
+                continue  # a population of external models: sections_external draws it as an image
             where = f"{entry.dataset}, {entry.condition}" + (f", fold {entry.fold}" if entry.fold else "")
             title = f"{label}, {where}"
             names = [run.run for run in entry.runs]

@@ -12,6 +12,46 @@ from markupsafe import Markup
 from ..results import Pairwise, Results
 from . import svg
 
+DRAWN = 40  # up to this many runs a heatmap is drawn cell by cell (SVG); beyond, an image, one pixel per pair
+
+
+def _png(matrix: np.ndarray, low: float, high: float, scale: int) -> bytes:
+    """The matrix as a PNG: white (low) to dark blue (high), grey where undefined; written with zlib."""
+    import struct
+    import zlib
+
+    t = np.clip((matrix - low) / (high - low if high > low else 1.0), 0, 1)
+    start, stop = np.array([255, 255, 255]), np.array([8, 48, 107])
+    rgb = (start + (stop - start) * np.nan_to_num(t)[..., None]).astype(np.uint8)
+    rgb[~np.isfinite(matrix)] = (200, 200, 200)
+    rgb = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
+    raw = b"".join(b"\x00" + row.tobytes() for row in rgb)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", rgb.shape[1], rgb.shape[0], 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _image(matrix: np.ndarray, title: str) -> Markup:
+    import base64
+
+    off = matrix[~np.eye(len(matrix), dtype=bool)]  # the colour range of the pairs, not of a run with itself
+    finite = off[np.isfinite(off)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    scale = max(1, 600 // len(matrix))
+    data = base64.b64encode(_png(matrix, low, high, scale)).decode()
+    return Markup(
+        f'<img class="chart heatmap" alt="{title}" src="data:image/png;base64,{data}">'
+        f"<br><small>white {low:.3g} to dark blue {high:.3g}; grey: undefined</small>"
+    )
+
 
 def _order(matrix: np.ndarray) -> list[int]:
     """Rows in the leaf order of an average-linkage clustering on 1 - similarity (NaN as far)."""
@@ -48,7 +88,10 @@ def externals(results: Results) -> list[dict[str, Any]]:
                 charts.append(
                     {
                         "title": title,
-                        "svg": Markup(svg.heatmap(shown, names, title)),
+                        "svg": Markup(svg.heatmap(shown, names, title))
+                        if len(names) <= DRAWN
+                        else _image(ordered, title),
+                        "order": names if len(names) > DRAWN else [],
                         "top": entry.top_pairs or [],
                         "effects": entry.attribute_effects or [],
                         "chance": entry.chance,
