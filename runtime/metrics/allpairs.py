@@ -141,7 +141,9 @@ def capa(
     c_obs = mean_x sum_o p_a(o|x) p_b(o|x);  c_exp = pbar_a pbar_b + f (1 - pbar_a)(1 - pbar_b),
     pbar the mean probability on the gold option, f = mean_x 1 / (|O(x)| - 1);
     kappa_p = (c_obs - c_exp) / (1 - c_exp). `probabilities` is (m, n, K), zero on options an
-    example does not offer."""
+    example does not offer. As the authors' reference code computes it (the lm-sim package,
+    `Goels_k(prob=True)`: `compute_cobsp`, `compute_phat`, `compute_frac` with |O(x)| the length of
+    the example's option vector, `compute_cexpp`), for all pairs at once."""
     probabilities = np.asarray(probabilities, dtype=np.float32)
     m, n, k = probabilities.shape
     truth, options = np.asarray(truth), np.asarray(options)
