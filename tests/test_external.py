@@ -221,3 +221,36 @@ def test_answers_with_classes_the_dataset_lacks_are_a_located_error(tmp_path):
     assert f"joined.homog:{line}:10: error[E365]: " in result.stderr, result.stderr
     assert "predict classes dataset 'iris' does not have: ['setosa']" in result.stderr
     assert "hint: write the predictions with the dataset's class names" in result.stderr
+
+
+def test_a_smoke_sample_joins_external_answers_by_their_rows_in_the_source(tmp_path):
+    """Under --smoke a dataset is a sample of its rows, renumbered: the external answers still join by
+    each example's row in the source (none of their labels differs from the dataset's)."""
+    from sklearn.datasets import load_digits
+
+    y = load_digits().target  # 1,797 rows, more than --smoke's 300
+    lines = ["model,id,prediction,label"]
+    for model, shift in (("a", 0), ("b", 1)):
+        lines += [
+            f"{model},{row},{(label + (row % 7 == 0) * shift) % 10},{label}" for row, label in enumerate(y)
+        ]
+    (tmp_path / "answers.csv").write_text("\n".join(lines) + "\n")
+    spec = tmp_path / "smoke.homog"
+    spec.write_text(
+        'experiment "smoke" {\n  seed = 0\n}\n\ndataset digits {\n  source = sklearn.digits\n}\n\n'
+        "modality pixels {\n  from = digits.features\n  type = vector\n}\n\n"
+        "model linear {\n  input = pixels\n  arch  = sklearn.logistic_regression()\n}\n\n"
+        'external outside {\n  source  = table(path = "answers.csv")\n  dataset = digits\n}\n\n'
+        "metrics {\n  agreement\n}\n"
+    )
+    result = run_cli(
+        "run", "--smoke", "--quiet", "--cache", str(tmp_path / "c"), "--runs", str(tmp_path / "r"), str(spec)
+    )
+    assert result.status == 0, result.stderr
+    found = json.loads(next((tmp_path / "r").glob("*/results.json")).read_text())
+    dataset = found["externals"]["outside"]["dropped"]["dataset"]
+    assert dataset["labels_differ_from_dataset"]["count"] == 0
+    (fold,) = dataset["folds"]
+    assert fold["answered"] == fold["test_examples"]
+    (entry,) = found["metrics"]["agreement"]["per_condition"]
+    assert {row["run"] for row in entry["runs"]} == {"linear", "a", "b"}

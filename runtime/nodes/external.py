@@ -34,7 +34,8 @@ def compute(node: Node, inputs: Inputs, env: Env) -> Artifact:
         "groups": joined.groups.astype(str),
     }
     if "load" in inputs:  # joined to a dataset of the spec: its rows, classes and labels
-        joined, joined_meta = _to_dataset(joined, loaded(inputs["load"]), external)
+        source_rows = inputs["load"].arrays.get("source_rows")  # a --smoke sample's rows in the source
+        joined, joined_meta = _to_dataset(joined, loaded(inputs["load"]), external, source_rows)
         arrays.update(
             labels=joined.labels,
             probabilities=joined.probabilities,
@@ -73,7 +74,9 @@ def compute(node: Node, inputs: Inputs, env: Env) -> Artifact:
     return Artifact(meta, arrays)
 
 
-def _to_dataset(joined: join.Joined, data, external: dict) -> tuple[join.Joined, dict[str, Any]]:
+def _to_dataset(
+    joined: join.Joined, data, external: dict, source_rows: np.ndarray | None = None
+) -> tuple[join.Joined, dict[str, Any]]:
     """The answers on the dataset's examples: each example id found among the dataset's ids (its
     `id` field, else its row), classes by name. Examples the dataset lacks, and examples whose gold
     label is not the dataset's, are dropped and counted; a predicted class the dataset does not
@@ -88,7 +91,8 @@ def _to_dataset(joined: join.Joined, data, external: dict) -> tuple[join.Joined,
             )
         keys = [str(v) for v in data.fields[field]]
     else:
-        keys = [str(row) for row in range(len(data.labels))]
+        rows = source_rows if source_rows is not None else range(len(data.labels))
+        keys = [str(int(row)) for row in rows]
     row_of = {key: row for row, key in enumerate(keys)}
     column = {name: k for k, name in enumerate(data.classes)}
     foreign = sorted({joined.classes[c] for c in np.unique(joined.labels)} - set(column))
