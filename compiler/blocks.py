@@ -71,6 +71,16 @@ class ConditionBlock(Schema):
     model_config = ConfigDict(extra="allow")
 
 
+class ExternalBlock(Schema):
+    source: entry("external")
+    attributes: Text | None = None  # a CSV table of the models: model, family, provider, size, ...
+    embeddings: Text | None = None  # a folder with one embeddings file per model
+    # Join the models' answers to a dataset of the spec (its test examples, beside trained learners):
+    # `id` names the dataset's field that holds each example's id (else the example's row, from 0).
+    dataset: Ref | None = None
+    id: Text | None = None
+
+
 class NoAttributes(Schema):
     pass
 
@@ -101,6 +111,7 @@ BLOCK_KINDS: dict[str, BlockKind] = {
     "condition": BlockKind(ConditionBlock, "required", repeatable=True),
     "metrics": BlockKind(NoAttributes, "none", repeatable=False, entries="metric"),
     "report": BlockKind(ReportBlock, "none", repeatable=False),
+    "external": BlockKind(ExternalBlock, "required", repeatable=True),
 }
 TOP_LEVEL = tuple(kind for kind in BLOCK_KINDS if kind != "condition")
-DECLARING = ("dataset", "modality", "model", "fusion", "condition")  # kinds whose label is a name
+DECLARING = ("dataset", "modality", "model", "fusion", "condition", "external")  # kinds whose label is a name

@@ -646,5 +646,68 @@ METRICS = [
 ]
 
 
+# --------------------------------------------------------------------------- external runs
+
+
+class ExternalFolder(Schema):
+    path: Text
+
+
+class LongTable(Schema):
+    path: Text
+    model: Text = "model"
+    id: Text = "id"
+    prediction: Text = "prediction"
+    label: Text = "label"
+    group: Text | None = None
+
+
+EXTERNAL = [
+    Entry(
+        "external",
+        "lm_eval",
+        "lm-evaluation-harness --log_samples output: a subfolder per model of samples_<task>_<date>.jsonl",
+        ExternalFolder,
+        ("path",),
+    ),
+    Entry(
+        "external",
+        "helm",
+        "HELM run folders (scenario_state.json, per_instance_stats.json), multiple choice",
+        ExternalFolder,
+        ("path",),
+    ),
+    Entry(
+        "external",
+        "leaderboard",
+        "Open LLM Leaderboard details: a subfolder per model of samples_<task>_<date>.parquet",
+        ExternalFolder,
+        ("path",),
+    ),
+    Entry(
+        "external",
+        "table",
+        "a long-form table (csv, jsonl, parquet): model, id, prediction, label, [group], [prob_<class>]",
+        LongTable,
+        ("path",),
+    ),
+]
+
+METRICS += [
+    Entry(
+        "metric",
+        "capa",
+        "chance-adjusted probabilistic agreement kappa_p on predicted probabilities (Goel et al. 2025)",
+        scope="pairwise",
+    ),
+    Entry(
+        "metric",
+        "jensen_shannon",
+        "mean Jensen-Shannon divergence (bits) between predicted distributions",
+        scope="pairwise",
+    ),
+]
+
+
 def builtin_entries() -> list[Entry]:
-    return [*DATA, *TRANSFORMS, *LEARNERS, *FUSION, *TRAINING, *CONDITIONS, *METRICS]
+    return [*DATA, *TRANSFORMS, *LEARNERS, *FUSION, *TRAINING, *CONDITIONS, *METRICS, *EXTERNAL]

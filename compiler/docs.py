@@ -15,6 +15,7 @@ from .registry import KINDS, Entry, Registry, default_registry
 
 TITLES = {
     "source": "Data sources (`dataset { source = ... }`)",
+    "external": "External runs: other models' outputs (`external NAME { source = ... }`)",
     "split": "Splits (`dataset { split = ... }`)",
     "transform": "Transforms (`modality { transform = [...] }`), fitted on the training split only",
     "augment": "Augmentations (`modality { augment = [...] }`), at training time only",

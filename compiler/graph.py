@@ -28,6 +28,7 @@ OP_VERSIONS = {
     "late_fuse": 2,
     "metric": 1,
     "report": 1,
+    "external": 1,
 }
 
 

@@ -146,6 +146,18 @@ def point_label(point: dict[str, Any], axes: list[str]) -> str:
     return " ".join(f"{'data' if axis == 'data_fraction' else axis}={point[axis]:g}" for axis in axes)
 
 
+class ExternalIR(IR):
+    """Other people's models, through their outputs: a source read at run time (one run per model),
+    optionally a table of the models' attributes and a folder of their embeddings."""
+
+    name: str
+    source: CallIR
+    attributes: str | None = None
+    embeddings: str | None = None
+    dataset: str | None = None  # the spec's dataset the answers are joined to
+    id: str | None = None  # that dataset's field of example ids; None: the row
+
+
 class ReportIR(IR):
     path: str
     title: str
@@ -161,6 +173,7 @@ class ExperimentIR(IR):
     sweep: list[PointIR]
     fits: list[FitIR]  # every learner (but late fusions) at every point, in the learners' order
     report: ReportIR
+    externals: list[ExternalIR] = []  # external runs, by name
 
     def canonical_json(self) -> str:
         return canonical_json(self.model_dump(mode="json"))

@@ -65,6 +65,7 @@ class _Lowering:
         self.views: dict[str, str] = {}
         self.fits: dict[tuple[str, int], str] = {}
         self.predictions: dict[tuple[str, int, str], str] = {}
+        self.externals: dict[str, str] = {}  # external source -> its node
         self.modalities = {m.name: m for m in ir.modalities}
         self.learners = {learner.name: learner for learner in ir.learners}
         self.varying = [axis for axis in POINT_AXES if len({getattr(p, axis) for p in ir.sweep}) > 1]
@@ -136,6 +137,20 @@ def lower_ir(
         params = m.model_dump(include={"dataset", "field", "type", "transforms", "shape"})
         inputs = {"load": low.loads[m.dataset]}
         low.views[m.name] = low.graph.add("view", m.name, params, inputs, CPU, low.origins.get(m.name))
+    for e in ir.externals:
+        params = {"external": e.model_dump()}
+        for key, path in (
+            ("source", e.source.params["path"]),
+            ("attributes", e.attributes),
+            ("embeddings", e.embeddings),
+        ):
+            content = digest(path) if digest and path else None
+            if content:
+                params[f"content.{key}"] = content
+        inputs = {"load": low.loads[e.dataset]} if e.dataset else {}
+        low.externals[e.name] = low.graph.add(
+            "external", e.name, params, inputs, CPU, low.origins.get(e.name)
+        )
     fits_of = {(fit.learner.name, fit.index): fit for fit in ir.fits}
     for learner in _in_dependency_order(ir.learners):
         for index, point in enumerate(ir.sweep):
@@ -263,12 +278,40 @@ def _metrics(low: _Lowering) -> dict[str, str]:
             for condition in low.ir.conditions
             if name in condition.learners
         ]
+        runs += _external_runs(low, metric)
         inputs = {f"load.{name}": node for name, node in sorted(low.loads.items())}
         inputs.update({run["node"]: run["node"] for run in runs})
         inputs.update({f"metric.{param}": made[label] for param, label in metric.uses.items()})
         params = {"metric": metric.model_dump(), "runs": runs}
         made[metric.label] = low.graph.add("metric", metric.label, params, inputs, CPU)
     return made
+
+
+def _external_runs(low: _Lowering, metric) -> list[dict[str, Any]]:
+    """An external source's runs, one entry per sweep point of the first fold (the same node: its
+    models' outputs do not change with the seed); the metric node makes one run per model of it.
+    Representation metrics take the sources with embeddings; tests name two learners and take none."""
+    if metric.scope == "test" or not low.externals:
+        return []
+    chosen = [e for e in low.ir.externals if e.embeddings or "layer" not in metric.params]
+    return [
+        {
+            "node": low.externals[e.name],
+            "external": e.name,
+            "condition": "clean",
+            "shifted": False,
+            "learner": e.name,
+            "kind": "external",
+            "dataset": e.dataset or e.name,
+            "seed": point.seed,
+            "fold": point.fold,
+            "point": point.model_dump(),
+            "seeded": False,
+        }
+        for e in chosen
+        for point in low.ir.sweep
+        if point.fold == 0 or e.dataset  # joined to a dataset: tested on each fold's test examples
+    ]
 
 
 def _fit_record(low: _Lowering, fit: FitIR) -> dict[str, Any]:
@@ -280,6 +323,7 @@ def _report(low: _Lowering, metrics: dict[str, str], fits: list[dict[str, Any]])
     ir = low.ir
     inputs = {f"metric.{label}": node for label, node in metrics.items()}
     inputs.update({record["node"]: record["node"] for record in fits})
+    inputs.update({f"external.{name}": node for name, node in low.externals.items()})
     params = {
         "experiment": ir.experiment.model_dump(),
         "report": ir.report.model_dump(),

@@ -33,6 +33,7 @@ KINDS = (
     "stopping",
     "condition",
     "metric",
+    "external",
 )
 MODALITY_TYPES = ("image", "sequence", "vector", "text")
 ENTRY_POINT_GROUP = "homog.registry"

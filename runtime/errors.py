@@ -77,3 +77,7 @@ REPORT_PATH_INVALID = define(
 CACHE_ENTRY_DAMAGED = define(
     "E342", "cache-entry-damaged", "A cache entry found damaged while a run was reading it."
 )
+
+# External runs (E360-E369) are defined beside their readers; imported here so that every runtime
+# code is known wherever the runtime's errors are.
+from .external import errors as _external_errors  # noqa: E402, F401

@@ -31,6 +31,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "schedule": ("homog.runtime.learners.schedules",),
     "stopping": ("homog.runtime.learners.schedules",),
     "metric": ("homog.runtime.evaluation",),
+    "external": ("homog.runtime.external.readers",),
 }
 
 _FOUND: dict[tuple[str, str], Any] = {}

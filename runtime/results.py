@@ -11,7 +11,9 @@ undefined refuses them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+from pydantic import Field
 
 from homog.compiler.ir import ExperimentInfo, LearnerIR, ReportIR
 
@@ -60,6 +62,21 @@ class Fit(Model):
     seconds: float
 
 
+class External(Model):
+    """An external source's population: its models, how they were joined, what was dropped."""
+
+    name: str
+    format: str
+    models: list[str]
+    classes: list[str]
+    examples: int  # the shared examples every model answered with one gold label
+    scored: list[bool]  # per model: probabilities from its scores (else one-hot of its answers)
+    attributes: dict[str, dict[str, Any]]
+    dropped: dict[str, Any]  # answered_by_any, shared, missing_per_model, labels_disagree
+    accuracy: list[float]
+    item_level: dict[str, Any]  # failed_by_all, difficulty_chance, adjusted_error_consistency_mean
+
+
 class Results(Model):
     experiment: ExperimentInfo
     report: ReportIR
@@ -68,6 +85,7 @@ class Results(Model):
     fits: list[Fit]
     metrics: dict[str, MetricResult]  # by label
     mode: str = "full"  # "smoke": a reduced run of `homogc run --smoke`, not for citing
+    externals: dict[str, External] = Field(default_factory=dict)  # external sources, by name
 
     def parameters_of(self, learner: str) -> int | None:
         """The parameter count of a learner's first fit."""

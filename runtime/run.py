@@ -11,6 +11,7 @@ Where it reads and writes is decided in `paths.py`.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import sys
@@ -71,6 +72,10 @@ def compile_spec(path: Path, text: str, smoke: bool = False, cache: Path | None 
 
     def digest(relative: str) -> str | None:
         file = (path.parent / relative).resolve()
+        if file.is_dir():  # a folder of files (an external source): the digests of what it holds
+            inside = sorted(p for p in file.rglob("*") if p.is_file())
+            listed = [f"{p.relative_to(file)}:{rerun.file_digest(p, cache)}" for p in inside]
+            return hashlib.sha256("\n".join(listed).encode()).hexdigest()
         if not file.is_file():
             return None
         digests[file] = rerun.file_digest(file, cache)

@@ -53,7 +53,7 @@ class RunIdentity(Model):
 
     node: str  # the predict (or late fusion) node's id; runs of identical work share it
     learner: str
-    kind: Literal["model", "fusion"]
+    kind: Literal["model", "fusion", "external"]
     dataset: str
     condition: str
     seed: int

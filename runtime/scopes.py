@@ -89,6 +89,10 @@ class PairwiseEntry(Model):
     between_learners: list[Block]
     within_learners: list[Within]
     by_axis: list[AxisBlock] = Field(default_factory=list)
+    # Populations with external runs (runtime/evaluation/external.py):
+    top_pairs: list[dict[str, Any]] | None = None  # the most similar pairs of runs
+    attribute_effects: list[dict[str, Any]] | None = None  # similarity against shared attributes
+    chance: dict[str, Any] | None = None  # a chance level the metric states (agreement when wrong)
 
 
 class Pairwise(MetricBase):

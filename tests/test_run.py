@@ -235,6 +235,7 @@ def test_quickstart_runs_on_cuda(tmp_path):
 
 
 def test_every_shipped_spec_runs_in_smoke_mode(tmp_path):
+    shutil.copytree(ROOT / "specs" / "external", tmp_path / "external")  # the external runs' samples
     for shipped in sorted(p for p in (ROOT / "specs").glob("*.homog") if p.is_file()):
         spec_path = tmp_path / shipped.name  # a copy: the run's cache, runs and report go beside it
         shutil.copy(shipped, spec_path)

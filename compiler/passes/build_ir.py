@@ -13,6 +13,7 @@ from ..ir import (
     DatasetIR,
     ExperimentInfo,
     ExperimentIR,
+    ExternalIR,
     LearnerIR,
     MetricIR,
     ModalityIR,
@@ -54,6 +55,19 @@ def build_ir(ctx: Context) -> None:
             path=(report_data.path if report_data and report_data.path else f"reports/{_slug(name)}.html"),
             title=(report_data.title if report_data and report_data.title else name),
         ),
+        externals=sorted((_external(ctx, d) for d in ctx.of_kind("external")), key=lambda e: e.name),
+    )
+
+
+def _external(ctx: Context, external: Declared) -> ExternalIR:
+    data = external.data
+    return ExternalIR(
+        name=external.name,
+        source=_call(ctx, data.source, "external"),
+        attributes=data.attributes,
+        embeddings=data.embeddings,
+        dataset=data.dataset.name if data.dataset is not None else None,
+        id=data.id,
     )
 
 

@@ -23,6 +23,8 @@ def resolve(ctx: Context) -> None:
         elif declared.kind == "fusion" and data is not None:
             for symbol in data.inputs:
                 _lookup(ctx, symbol, ("modality", *LEARNER_KINDS))
+        elif declared.kind == "external" and data is not None and data.dataset is not None:
+            _lookup(ctx, data.dataset, ("dataset",))
         elif declared.kind == "evaluate":
             for condition in declared.nested:
                 _condition_keys(ctx, condition)

@@ -288,7 +288,7 @@ def _number(value: float) -> str:
 def _metrics_need_two_runs(ctx: Context) -> None:
     learners = [d for d in ctx.blocks if d.kind in ("model", "fusion")]
     runs = len(learners) * len(ctx.sweep_points)
-    if ctx.failed or runs >= 2:
+    if ctx.failed or runs >= 2 or ctx.of_kind("external"):  # an external source is a population
         return
     for metrics in ctx.of_kind("metrics"):
         for invocation in metrics.entries:

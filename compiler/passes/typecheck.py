@@ -16,7 +16,7 @@ def typecheck(ctx: Context) -> None:
         _modality_shape(ctx, modality)
         _augment_types(ctx, modality)
     learners = [d for d in ctx.blocks if d.kind in ("model", "fusion")]
-    if not learners and not ctx.failed:
+    if not learners and not ctx.of_kind("external") and not ctx.failed:
         ctx.report(
             codes.NOTHING_TO_COMPARE,
             "the spec declares no model and no fusion: there is nothing to compare",

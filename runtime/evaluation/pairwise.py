@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import metrics
 from ..metrics.agreement import Pairwise
+from .external import population_extras
 from .runs import (
     Population,
     Row,
@@ -34,6 +35,11 @@ from .runs import (
     populations,
     varying_of,
 )
+
+# A bootstrap over examples per pair of learners recomputes the metric 1,000 times per pair: beyond this
+# many runs in a population (a leaderboard of hundreds), pairs are reported without an interval, and
+# the value of the most similar pairs (`top_pairs`) with theirs.
+BOOTSTRAPPED_RUNS = 30
 
 
 def evaluate_pairwise(task: Task, pairwise: Pairwise) -> dict[str, Any]:
@@ -48,7 +54,7 @@ def evaluate_pairwise(task: Task, pairwise: Pairwise) -> dict[str, Any]:
         # metrics (a `layer` parameter) take Student's t over the sweep points.
         resampled = (
             None
-            if "layer" in task.params
+            if "layer" in task.params or len(runs) > BOOTSTRAPPED_RUNS
             else bootstrap_over_examples(pairwise, found, result.matrix, task.params, task.seed)
         )
         per_condition.append(
@@ -59,9 +65,12 @@ def evaluate_pairwise(task: Task, pairwise: Pairwise) -> dict[str, Any]:
                 "runs": [identity(run, axes) for run in runs],
                 "matrix": result.matrix,
                 "undefined": result.undefined,
-                "between_learners": between_learners(result.matrix, runs, everyone, resampled),
+                "between_learners": _capped(
+                    between_learners(result.matrix, runs, everyone, resampled), runs, task.params
+                ),
                 "within_learners": within_learners(result.matrix, runs, everyone, resampled),
                 "by_axis": by_axis(result.matrix, runs, everyone, swept),
+                **population_extras(task, runs, found, result.matrix),
             }
         )
     return {
@@ -69,6 +78,17 @@ def evaluate_pairwise(task: Task, pairwise: Pairwise) -> dict[str, Any]:
         "pooled": pooled(per_condition),
         "deterministic": deterministic(task.runs),
     }
+
+
+def _capped(rows: list[Row], runs: list[Run], params: dict) -> list[Row]:
+    """Beyond BOOTSTRAPPED_RUNS runs, a pair's interval says why it is missing."""
+    if "layer" in params or len(runs) <= BOOTSTRAPPED_RUNS:
+        return rows
+    reason = (
+        f"no interval: a bootstrap per pair is computed for populations of at most {BOOTSTRAPPED_RUNS} "
+        f"runs (this one has {len(runs)}); the most similar pairs have theirs (top_pairs)"
+    )
+    return [{**row, "reason": reason} if row.get("low") is None else row for row in rows]
 
 
 def _population(run: Run) -> Population:

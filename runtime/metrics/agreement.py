@@ -45,58 +45,68 @@ def labels_of(outputs: Outputs) -> np.ndarray:
     return np.stack([found["labels"] for found in outputs])
 
 
+def _counts(predictions: np.ndarray, truth: np.ndarray | None = None, classes: int | None = None):
+    """The all-pairs engine's counts (runtime/metrics/allpairs.py): a few matrix products in blocks."""
+    from . import allpairs
+
+    p = np.asarray(predictions)
+    return allpairs.counts(p, np.zeros(p.shape[1], dtype=np.int64) if truth is None else truth, classes)
+
+
 def agreement(predictions: np.ndarray) -> PairwiseResult:
     """Fraction of examples on which two runs predict the same label."""
-    p = np.asarray(predictions)
-    return PairwiseResult((p[:, None, :] == p[None, :, :]).mean(axis=2))
+    from . import allpairs
 
-
-def _kappa(observed: np.ndarray, expected: np.ndarray, what: str) -> PairwiseResult:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kappa = (observed - expected) / (1.0 - expected)
-    degenerate = np.isclose(expected, 1.0)
-    undefined = []
-    if degenerate.any():
-        kappa = np.where(degenerate, np.nan, kappa)
-        pairs = [(int(i), int(j)) for i, j in zip(*np.nonzero(np.triu(degenerate)), strict=True)]
-        undefined.append(
-            f"{what} is undefined for {len(pairs)} pair(s) whose chance agreement is 1 "
-            f"(both runs constant), e.g. runs {pairs[0]}"
-        )
-    return PairwiseResult(kappa, undefined)
+    return allpairs.agreement(_counts(predictions))
 
 
 def cohen_kappa(predictions: np.ndarray, classes: int) -> PairwiseResult:
     """Cohen's kappa between two runs' labels: (p_o - p_e) / (1 - p_e), p_e = sum_k p_a(k) p_b(k)."""
+    from . import allpairs
+
     p = np.asarray(predictions)
-    frequencies = np.stack([np.bincount(row, minlength=classes) / p.shape[1] for row in p])
-    return _kappa(agreement(p).matrix, frequencies @ frequencies.T, "Cohen's kappa")
+    return allpairs.cohen_kappa(_counts(p, classes=max(classes, int(p.max(initial=0)) + 1)))
 
 
 def error_consistency(predictions: np.ndarray, truth: np.ndarray) -> PairwiseResult:
     """Geirhos et al. (2020): kappa on correctness. c_exp = p_a p_b + (1 - p_a)(1 - p_b)."""
-    correct = (np.asarray(predictions) == np.asarray(truth)[None, :]).astype(np.float64)
-    accuracy = correct.mean(axis=1)
-    observed = (correct[:, None, :] == correct[None, :, :]).mean(axis=2)
-    expected = np.outer(accuracy, accuracy) + np.outer(1 - accuracy, 1 - accuracy)
-    return _kappa(observed, expected, "error consistency")
+    from . import allpairs
+
+    return allpairs.error_consistency(_counts(predictions, np.asarray(truth)))
 
 
 def agreement_when_wrong(predictions: np.ndarray, truth: np.ndarray) -> PairwiseResult:
     """Kim et al. (2025): #(same label and both wrong) / #(both wrong)."""
-    p = np.asarray(predictions)
-    wrong = p != np.asarray(truth)[None, :]
-    both = wrong[:, None, :] & wrong[None, :, :]
-    same = both & (p[:, None, :] == p[None, :, :])
-    counts = both.sum(axis=2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        matrix = np.where(counts > 0, same.sum(axis=2) / counts, np.nan)
-    undefined = []
-    if (counts == 0).any():
-        undefined.append(
-            f"undefined for {int(np.triu(counts == 0).sum())} pair(s) with no example both get wrong"
-        )
-    return PairwiseResult(matrix, undefined)
+    from . import allpairs
+
+    return allpairs.agreement_when_wrong(_counts(predictions, np.asarray(truth)))
+
+
+def options_of(outputs: Outputs) -> np.ndarray:
+    """Options each example offers: as the run's outputs say (external multiple choice), else every class."""
+    first = outputs[0]
+    if "options" in first:
+        return np.asarray(first["options"])
+    return np.full(len(first["truth"]), first["probabilities"].shape[1])
+
+
+def _capa(outputs: Outputs, params: dict[str, Any]) -> PairwiseResult:
+    from . import allpairs
+
+    probabilities = np.stack([found["probabilities"] for found in outputs])
+    return allpairs.capa(probabilities, outputs[0]["truth"], options_of(outputs))
+
+
+def _jensen_shannon(outputs: Outputs, params: dict[str, Any]) -> PairwiseResult:
+    from . import allpairs
+
+    return allpairs.jensen_shannon(np.stack([found["probabilities"] for found in outputs]))
+
+
+implements("metric", "capa")(Pairwise(_capa, "have CAPA κp = {value:.2f} on their predicted probabilities"))
+implements("metric", "jensen_shannon")(
+    Pairwise(_jensen_shannon, "differ by a Jensen-Shannon divergence of {value:.3f} bits", low=0.0)
+)
 
 
 implements("metric", "agreement")(

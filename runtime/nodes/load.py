@@ -18,13 +18,17 @@ def compute(node: Node, inputs: Inputs, env: Env) -> Artifact:
     seed = node.params["seed"]
     loaded = data.load(source, split, seed, env.base, node.origin)
     rows = node.params.get("smoke_rows")
+    kept = None
     if rows and len(loaded.labels) > rows:
-        loaded = _sample(loaded, rows, split, seed)
+        loaded, kept = _sample(loaded, rows, split, seed)
     meta = {"classes": loaded.classes, "examples": len(loaded.labels), "folds": len(loaded.splits)}
-    return Artifact(meta, loaded.arrays())
+    arrays = loaded.arrays()
+    if kept is not None:
+        arrays["source_rows"] = kept  # each example's row in the source (external runs join by it)
+    return Artifact(meta, arrays)
 
 
-def _sample(loaded: data.Loaded, rows: int, split: CallIR, seed: int) -> data.Loaded:
+def _sample(loaded: data.Loaded, rows: int, split: CallIR, seed: int) -> tuple[data.Loaded, np.ndarray]:
     """A sample of `rows` examples, split anew: the reduced mode of --smoke. Stratified where every
     class can be (twice or more, and room for each class in the sample and in what is left)."""
     from sklearn.model_selection import train_test_split
@@ -47,7 +51,7 @@ def _sample(loaded: data.Loaded, rows: int, split: CallIR, seed: int) -> data.Lo
         raise errors.RunError(
             error.code, f"{error.message} (in the {rows}-example sample of --smoke)", error.hint
         ) from None
-    return data.Loaded(fields, labels, loaded.classes, splits, loaded.missing)
+    return data.Loaded(fields, labels, loaded.classes, splits, loaded.missing), keep
 
 
 def loaded(artifact: Artifact) -> data.Loaded:

@@ -28,6 +28,9 @@ def compute(node: Node, inputs: Inputs, env: Env) -> Artifact:
                 "learners": params["learners"],
                 "metrics": metrics,
                 "fits": fits,
+                "externals": {
+                    name[len("external.") :]: inputs[name].meta for name in inputs.named("external.")
+                },
             }
         )
     )

@@ -34,6 +34,7 @@ from .figures import Figure, slug
 
 Items = list[dict[str, Any]]
 GENERIC_PHRASE = "have {metric} = {value:.2f}"
+EXTERNAL_DRAWN = 40  # beyond this many external models a heatmap is an image (sections_external)
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,8 @@ def pairwise_charts(results: Results) -> Items:
         low, high = getattr(found, "low", None), getattr(found, "high", 1.0)
         domain = _domain(metric, low, high)
         for entry in metric.per_condition:
+            if len(entry.runs) > EXTERNAL_DRAWN and entry.top_pairs is not None:
+                continue  # a population of external models: sections_external draws it as an image
             title = f"{label}, {_where(entry)}"
             names = _labels(entry)
             order = list(range(len(names)))
@@ -475,3 +478,6 @@ def by_condition(results: Results) -> Items:
 @section("tests", "Statistical tests", "Tests", template="tests")
 def tests(results: Results) -> Items:
     return [{"title": label, "metric": metric} for label, metric in metrics_of(results, Significance)]
+
+
+from . import sections_external  # noqa: E402, F401 -- registers its section after these
