@@ -45,10 +45,15 @@ def constant_tolerance(x: np.ndarray) -> float:
 def is_constant(x: np.ndarray, rtol: float | None = None) -> bool:
     """Whether a representation is constant over the examples up to a relative tolerance:
     ||X - 1 mean(X)||_F <= rtol (||X||_F + tiny), so an all-zero X is constant."""
-    tolerance = constant_tolerance(np.asarray(x)) if rtol is None else rtol
-    x64 = np.asarray(x, dtype=np.float64)
-    scale = float(np.linalg.norm(x64)) + np.finfo(np.float64).tiny
-    return float(np.linalg.norm(x64 - x64.mean(axis=0, keepdims=True))) <= tolerance * scale
+    x = flat(x)
+    tolerance = constant_tolerance(x) if rtol is None else rtol
+    wide = np.float64 if x.dtype == np.float64 else np.float32  # float32 keeps the stored precision
+    values = np.asarray(x, dtype=wide)
+    mean = values.mean(axis=0, dtype=np.float64)
+    centred = values - mean.astype(wide)
+    spread = float(np.sqrt(np.einsum("ij,ij->", centred, centred, dtype=np.float64)))
+    scale = float(np.sqrt(np.einsum("ij,ij->", values, values, dtype=np.float64))) + np.finfo(np.float64).tiny
+    return spread <= tolerance * scale
 
 
 def flat(x: np.ndarray) -> np.ndarray:
@@ -104,12 +109,17 @@ def _squared_distances(xc: np.ndarray, rows: np.ndarray, block: slice) -> np.nda
     return np.maximum(rows[block, None].astype(np.float32) + rows[None, :].astype(np.float32) - 2 * dot, 0)
 
 
-def _gram_rows(xc: np.ndarray, prepared: _Prepared, kernel: Kernel, block: slice) -> np.ndarray:
+def _gram_rows(
+    xc: np.ndarray, prepared: _Prepared, kernel: Kernel, block: slice, out: np.ndarray | None = None
+) -> np.ndarray:
     """Rows `block` of the representation's centred Gram matrix (float32)."""
     if kernel == "rbf":
         gram = np.exp(-_squared_distances(xc, prepared.rows, block) / np.float32(prepared.scale))
+        if out is not None:
+            out[...] = gram
+            gram = out
     else:
-        gram = xc[block] @ xc.T
+        gram = np.matmul(xc[block], xc.T, out=out)
     if prepared.offsets is not None:
         offsets = prepared.offsets.astype(np.float32)
         gram -= offsets[block, None]
@@ -196,7 +206,7 @@ def hsic_matrix(
         block = slice(start, min(n, start + chosen.block))
         rows = np.empty((len(reps), block.stop - block.start, n), dtype=np.float32)
         for i in range(len(reps)):
-            rows[i] = _gram_rows(centred(i), prepared[i], kernel, block)
+            _gram_rows(centred(i), prepared[i], kernel, block, out=rows[i])
         stacked = rows.reshape(len(reps), -1)
         total += stacked @ stacked.T
     return total
@@ -299,7 +309,7 @@ def neighbours(x: np.ndarray, k: int, memory: int = MEMORY) -> np.ndarray:
         stop = min(n, start + step)
         similarity = unit[start:stop] @ unit.T
         similarity[np.arange(stop - start), np.arange(start, stop)] = -np.inf
-        out[start:stop] = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+        out[start:stop] = np.argpartition(similarity, n - k, axis=1)[:, n - k :]
     return out
 
 
