@@ -209,13 +209,15 @@ def memory(m: int = 50, n: int = 5000, p: int = 2048) -> None:
     found = json.loads(out.stdout.strip().splitlines()[-1])
     gib = 2**30
     concatenated = (m * p) ** 2 * 8
+    peak, held, planned = found["peak"] / gib, found["held"] / gib, found["planned"] / gib
     print(
-        f"  peak resident memory {found['peak'] / gib:.2f} GiB (the runs themselves {found['held'] / gib:.2f} GiB; "
-        f"planned working space {found['planned'] / gib:.2f} GiB), {found['seconds']:.0f} s, {found['form']} form"
+        f"  peak resident memory {peak:.2f} GiB (the runs themselves {held:.2f} GiB; planned working "
+        f"space {planned:.2f} GiB), {found['seconds']:.0f} s, {found['form']} form"
     )
     print(
         f"  against the 2 GB goal: {found['peak'] / 2e9:.2f} of it; a (sum p)^2 float64 matrix would be "
-        f"{concatenated / gib:.1f} GiB ({concatenated / found['peak']:.0f}x this peak); finite: {found['finite']}"
+        f"{concatenated / gib:.1f} GiB ({concatenated / found['peak']:.0f}x this peak); "
+        f"finite: {found['finite']}"
     )
 
 
