@@ -446,16 +446,21 @@ class Spread(Schema):
 
 class Representation(Schema):
     layer: choice("penultimate", "logits") = "penultimate"
+    # Layer by layer (torch learners): `all` named layers, a list of module names ("body.0",
+    # "penultimate", "logits"), or a pattern ("encoders.*.body.0"); None compares `layer` only.
+    layers: choice("all") | Text | list[Text] | None = None
+    storage: choice("float32", "float16") = "float32"  # how the captured layers are kept
+    examples: int | None = Field(None, ge=4)  # a fixed random subsample of the test examples
+    permutations: int = Field(0, ge=0, le=100_000)  # permutation null of every layer pair (0: none)
 
 
-class CKA(Schema):
-    layer: choice("penultimate", "logits") = "penultimate"
+class CKA(Representation):
     kernel: choice("linear", "rbf", "debiased") = "linear"
     threshold: float = Field(0.5, gt=0)
+    minibatch: int | None = Field(None, ge=4)  # Nguyen et al.'s minibatch estimator (debiased kernel)
 
 
-class MutualKNN(Schema):
-    layer: choice("penultimate", "logits") = "penultimate"
+class MutualKNN(Representation):
     k: int = Field(10, ge=1)
 
 
