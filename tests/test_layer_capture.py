@@ -1,4 +1,4 @@
-"""Representations at named layers: capture by forward hooks, selection, and a spec compared layer by layer."""
+"""Representations at named layers: capture by forward hooks, selection, a spec compared layer by layer."""
 
 from __future__ import annotations
 
