@@ -45,7 +45,14 @@ CPU = {"backend": "numpy", "device": "cpu"}
 
 def origins(ctx: Context) -> dict[str, Span]:
     """Where each declaration is named in the spec: a node's origin, for errors while running."""
-    return {name: d.name_span for name, d in ctx.names.items()}
+    found = {name: d.name_span for name, d in ctx.names.items()}
+    from .passes.build_ir import _label
+
+    for block in ctx.of_kind("metrics"):  # a metric compared layer by layer: for --plan's refusal
+        for invocation in block.entries:
+            if any(key == "layers" for key in invocation.keywords):
+                found[f"metric:{_label(invocation)}"] = invocation.span
+    return found
 
 
 def lower(ctx: Context) -> None:
@@ -298,7 +305,8 @@ def _metrics(low: _Lowering) -> dict[str, str]:
         inputs.update({run["node"]: run["node"] for run in runs})
         inputs.update({f"metric.{param}": made[label] for param, label in metric.uses.items()})
         params = {"metric": metric.model_dump(), "runs": runs}
-        made[metric.label] = low.graph.add("metric", metric.label, params, inputs, CPU)
+        origin = low.origins.get(f"metric:{metric.label}")
+        made[metric.label] = low.graph.add("metric", metric.label, params, inputs, CPU, origin)
     return made
 
 

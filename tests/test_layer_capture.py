@@ -157,3 +157,21 @@ def test_an_unknown_layer_is_a_located_error_with_the_layers_it_has(tmp_path):
     assert "error[E370]" in result.stderr and "has no layer 'body.7'" in result.stderr
     assert f"{path}:" in result.stderr  # located at the learner
     assert "hint: its layers are: penultimate, logits, body, body.0" in result.stderr
+
+
+def test_plan_estimates_the_metric_memory_and_a_run_refuses_before_training(tmp_path, monkeypatch):
+    metric = "cka(kernel = debiased, layers = all, permutations = 9)"
+    path = tmp_path / "spec.homog"
+    path.write_text(SPEC.replace("METRIC", metric))
+    where = ("--cache", str(tmp_path / "c"), "--runs", str(tmp_path / "r"))
+    planned = run_cli("run", "--plan", *where, str(path))
+    assert planned.status == 0, planned.stderr
+    assert "layer-by-layer metric" in planned.stdout and "(feature form)" in planned.stdout
+    monkeypatch.setenv("HOMOG_MEMORY_LIMIT", "100000")
+    for args in (("--plan",), ("--quiet",)):
+        refused = run_cli("run", *args, *where, str(path))
+        assert refused.status == 1
+        assert f"{path}:36:3: error[E371]: '{metric.replace(' = ', '=')}' needs about" in refused.stderr
+        assert "hint: declare fewer examples" in refused.stderr
+    fits = [p for p in (tmp_path / "c").rglob("meta.json") if '"curves"' in p.read_text()]
+    assert not fits  # nothing was trained

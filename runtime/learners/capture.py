@@ -163,3 +163,44 @@ def representations(
     built.load_state_dict(plain_state(built, state))
     tensors = [torch.as_tensor(values, dtype=torch.float32) for values in x]
     return capture(built, tensors, select)
+
+
+def layer_widths(
+    learner: LearnerIR, shapes: list[tuple[int, ...]], classes: int, select: Sequence[str]
+) -> dict[str, int]:
+    """Features per example of each selected layer, from a forward pass on torch's `meta` device
+    (shapes, no storage, no weights): what `--plan` needs to size a metric before any training."""
+    from .torch_backend import network
+
+    with torch.device("meta"):
+        built = network(learner, shapes, classes)
+    names, every = selected(built, select)
+    chosen, found = set(names), {}
+
+    def keep(name: str):
+        def hook(_module, _inputs, output) -> None:
+            tensor = (
+                next((t for t in output if isinstance(t, torch.Tensor)), None)
+                if isinstance(output, tuple)
+                else output
+            )
+            if isinstance(tensor, torch.Tensor) and tensor.dim() >= 1 and name not in found:
+                found[name] = tensor[0].numel()
+
+        return hook
+
+    hooks = [
+        module.register_forward_hook(keep(name))
+        for name, module in built.named_modules()
+        if name and (name in chosen or (every and not isinstance(module, SKIPPED)))
+    ]
+    try:
+        with torch.no_grad():
+            logits, penultimate = built(*(torch.empty((2, *s), device="meta") for s in shapes))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    for name, tensor in (("penultimate", penultimate), ("logits", logits)):
+        if name in chosen:
+            found[name] = tensor[0].numel()
+    return found
