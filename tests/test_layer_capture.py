@@ -149,6 +149,10 @@ def test_a_spec_compares_every_layer_pair_with_calibration(tmp_path):
     assert null["best_null_mean"] is not None and null["best_calibrated"] <= 1
     link = layers["prediction_link"]
     assert link["pairs"] == 6 and set(link) >= {"disagreement", "accuracy_difference", "method"}
+    page = (tmp_path / result.stdout.strip() / "report.html").read_text()
+    section = page[page.index('<section id="layers">') :]
+    assert "narrow × wide: mean over 2 pair(s) of runs" in section
+    assert "layer correspondence" in section and "Spearman" in section and "19 permutations" in section
 
 
 def test_an_unknown_layer_is_a_located_error_with_the_layers_it_has(tmp_path):

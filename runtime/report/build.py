@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..results import Results, RunScores
-from . import sections
+from . import sections, sections_layers
 from .diff import diff_html, diff_runs, diff_text, key_numbers, latest_run_of
 from .rundir import RunDirectory, environment, load_run
 from .verdict import verdict
@@ -82,6 +82,7 @@ def _context(run: RunDirectory) -> dict[str, Any]:
         "task_table": sections.task_table(results),
         "spreads": sections.spreads(results),
         "pairwise": sections.pairwise_charts(results),
+        "layers": sections_layers.layer_sections(results),
         "clusters": sections.clusters(results),
         "failures": sections.failures(results),
         "confusions": sections.confusions(results),
