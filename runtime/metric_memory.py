@@ -88,13 +88,23 @@ def estimate(graph: Graph, artifact: Callable[[str], Any]) -> list[tuple[Any, Me
             continue
         largest = max(populations.values(), key=lambda runs: sum(map(sum, runs)))
         shapes = [(examples, p) for widths in largest for p in widths]
+        name = node.params["metric"]["name"]
         plan = layerwise.plan(shapes, params.get("kernel", "debiased"), params.get("minibatch"))
-        working = plan.memory
-        if params.get("permutations") and node.params["metric"]["name"] == "cka":
+        working, form = plan.memory, f"{plan.form} form"
+        if name == "mutual_knn":  # one similarity block per representation, then sparse indicators
+            k = params.get("k", 10)
+            working, form = (
+                min(8 * examples * examples, layerwise.MEMORY) + 16 * len(shapes) * examples * k,
+                "k-NN",
+            )
+        elif name == "procrustes":  # per pair of representations: both in float64 and their product
+            widest = max(p for _, p in shapes)
+            working, form = 16 * examples * widest + 8 * widest * widest, "per pair"
+        if params.get("permutations") and name == "cka":
             pair = sorted((len(w) for w in largest), reverse=True)[:2]
             working += 4 * sum(pair) * examples * examples
         label = node.params["metric"]["label"]
-        out.append((node, MetricMemory(label, len(shapes), examples, held, working, plan.form)))
+        out.append((node, MetricMemory(label, len(shapes), examples, held, working, form)))
     return out
 
 
@@ -105,7 +115,7 @@ def render(found: list[tuple[Any, MetricMemory]], available: int) -> str:
     for _, m in found:
         lines.append(
             f"{m.label[:44]:<44} {m.representations:>6} {m.examples:>8} {_size(m.held):>10} "
-            f"{_size(m.working):>10}  ({m.form} form)"
+            f"{_size(m.working):>10}  ({m.form})"
         )
     total = sum(m.total for _, m in found)
     lines.append(f"metrics: {_size(total)} estimated of {_size(available)} on this machine")

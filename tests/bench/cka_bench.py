@@ -175,6 +175,19 @@ def every_layer(models: int = 20, layers: int = 24, n: int = 1024, p: int = 768,
     assert np.isfinite(blocks).all() and np.isfinite(knn).all()
     print(f"  {pairs} layer pairs: debiased CKA {t_cka:.1f} s, mutual k-NN {t_knn:.1f} s; ")
     print(f"  total {t_cka + t_knn:.1f} s against the 600 s goal: {(t_cka + t_knn) / 600:.3f} of it")
+    # The matrix-product references hold every Gram (or indicator) at once: 1.9 GB each at 480
+    # representations, so they run on a sample and are scaled by their operation counts.
+    sample = [x.astype(np.float32) for x in representations[: count // 10]]
+    m = len(sample)
+    _, t_plain_cka = _timed(lambda: cka_matmul(sample))
+    _, t_plain_knn = _timed(lambda: knn_matmul(sample, k))
+    grams, products = n * n * p, n * n  # per representation, per pair
+    scale = (count * grams + count**2 * products) / (m * grams + m**2 * products)
+    print(
+        f"  (b) matrix-product code on {m} representations, scaled x{scale:.1f} by operations: "
+        f"CKA {t_plain_cka * scale:.1f} s (homogc / it = {t_cka / (t_plain_cka * scale):.3f}), "
+        f"k-NN {t_plain_knn * scale:.1f} s (homogc / it = {t_knn / (t_plain_knn * scale):.3f})"
+    )
 
 
 def _memory_child(m: int, n: int, p: int) -> None:
