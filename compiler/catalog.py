@@ -255,8 +255,18 @@ def _sized_layers(key: str, multiple_of: str | None = None) -> SizeRule:
     return rule
 
 
+def _mlp_layers(params: dict) -> list[str]:
+    """`body.0` (linear), `body.1` (activation), `body.2` (dropout), ... per hidden layer, then `out`."""
+    return [f"body.{3 * i + k}" for i in range(len(params["hidden"])) for k in range(3)] + ["out"]
+
+
 def _torch(
-    name: str, summary: str, params: type[Schema], accepts: frozenset[str], size_rule: SizeRule
+    name: str,
+    summary: str,
+    params: type[Schema],
+    accepts: frozenset[str],
+    size_rule: SizeRule,
+    layer_names=None,
 ) -> Entry:
     return Entry(
         "architecture",
@@ -267,6 +277,7 @@ def _torch(
         backend="torch",
         representations=_TORCH_LAYERS,
         size_rule=size_rule,
+        layer_names=layer_names,
     )
 
 
@@ -292,6 +303,7 @@ LEARNERS = [
         MLP,
         _NUMERIC,
         _sized_list("hidden"),
+        _mlp_layers,
     ),
     _torch("cnn", "a 2-D convolutional network", CNN, _IMAGE_TYPES, _sized_list("channels")),
     _torch("cnn1d", "a 1-D convolutional network over time", CNN, _SEQUENCE, _sized_list("channels")),

@@ -48,7 +48,7 @@ def machine_memory() -> int:
 def estimate(graph: Graph, artifact: Callable[[str], Any]) -> list[tuple[Any, MetricMemory]]:
     """(metric node, its estimate) for every metric compared layer by layer; `artifact(id)` reads a
     computed load or view node."""
-    from .learners.capture import layer_widths
+    from .learners.capture import UnknownLayer, layer_widths, unknown_layer
     from .metrics import layerwise
     from .nodes.load import loaded
 
@@ -75,7 +75,10 @@ def estimate(graph: Graph, artifact: Callable[[str], Any]) -> list[tuple[Any, Me
                 views = [artifact(fit.inputs[f"view.{m}"]) for m in learner.inputs]
                 shapes = [tuple(view.meta["shape"]) for view in views]
                 classes = len(artifact(fit.inputs["load"]).meta["classes"])
-                widths_of[key] = layer_widths(learner, shapes, classes, select)
+                try:
+                    widths_of[key] = layer_widths(learner, shapes, classes, select)
+                except UnknownLayer as error:  # found before any training
+                    raise unknown_layer(learner.name, error, fit.origin) from error
             split = loaded(artifact(fit.inputs["load"])).splits[fit_params.fold]
             n = len(split.test)
             if params.get("examples"):

@@ -155,12 +155,32 @@ def test_a_spec_compares_every_layer_pair_with_calibration(tmp_path):
     assert "layer correspondence" in section and "Spearman" in section and "19 permutations" in section
 
 
-def test_an_unknown_layer_is_a_located_error_with_the_layers_it_has(tmp_path):
-    path, result = _run(tmp_path, 'mutual_knn(layers = ["body.0", "body.7"])')
+def test_an_unknown_layer_is_found_at_check_time_where_the_registry_knows_the_layers(tmp_path):
+    path = tmp_path / "spec.homog"
+    path.write_text(SPEC.replace("METRIC", 'mutual_knn(layers = ["body.0", "body.7"])'))
+    result = run_cli("check", str(path))
     assert result.status == 1
-    assert "error[E370]" in result.stderr and "has no layer 'body.7'" in result.stderr
-    assert f"{path}:" in result.stderr  # located at the learner
-    assert "hint: its layers are: penultimate, logits, body, body.0" in result.stderr
+    assert f"{path}:36:3: error[E290]: 'wide' (mlp) has no layer 'body.7'" in result.stderr
+    assert "hint: its layers are: penultimate, logits, body.0, body.1, body.2, body.3" in result.stderr
+
+
+def test_an_unknown_layer_of_another_network_is_a_located_error_before_training(tmp_path):
+    path = tmp_path / "spec.homog"
+    text = SPEC.replace("METRIC", 'cka(layers = ["body.0", "body.9"])').replace(
+        "epochs     = 2", "epochs     = 1"
+    )
+    text = text.replace("type      = vector\n  transform = [flatten, standardize]", "type      = image")
+    text = text.replace("arch  = mlp(hidden = [32, 16])", "arch  = cnn(channels = [4])")
+    text = text.replace("arch  = mlp(hidden = [12])", "arch  = cnn(channels = [3])")
+    path.write_text(text)
+    result = run_cli(
+        "run", "--quiet", "--cache", str(tmp_path / "c"), "--runs", str(tmp_path / "r"), str(path)
+    )
+    assert result.status == 1
+    assert f"{path}:20:7: error[E370]: learner 'narrow' has no layer 'body.9'" in result.stderr
+    assert "hint: its layers are: penultimate, logits, body, body.0, body.1, body.2" in result.stderr
+    fits = [p for p in (tmp_path / "c").rglob("meta.json") if '"curves"' in p.read_text()]
+    assert not fits  # found from the network's module tree, before any training
 
 
 def test_plan_estimates_the_metric_memory_and_a_run_refuses_before_training(tmp_path, monkeypatch):

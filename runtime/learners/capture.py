@@ -34,6 +34,19 @@ class UnknownLayer(ValueError):
         self.selector, self.available = selector, available
 
 
+def unknown_layer(learner: str, error: UnknownLayer, origin):
+    """E370 for a selector that names no layer of `learner`'s network, located at `origin`."""
+    from .. import errors
+
+    shown = ", ".join(error.available[:40])
+    return errors.RunError(
+        errors.LAYER_UNKNOWN,
+        f"learner '{learner}' has no layer '{error.selector}'",
+        f'its layers are: {shown}; or use layers = all, or a pattern such as "body.*"',
+        origin,
+    )
+
+
 def layer_names(network: nn.Module) -> list[str]:
     """Every module name of the network (the root excluded), as selectors may spell them."""
     return [name for name, _ in network.named_modules() if name]

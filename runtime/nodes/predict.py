@@ -52,7 +52,7 @@ def _layers(node: Node, params, data, fitted, x: list[np.ndarray], env: Env) -> 
     run of a population draws the same ones, and a metric that declares fewer takes the first),
     `layers.names` (in the order the forward pass makes them) and `layers.NAME` (examples x
     features, float16 where every metric declares it)."""
-    from ..learners.capture import UnknownLayer, representations
+    from ..learners.capture import UnknownLayer, representations, unknown_layer
 
     capture = node.params["layers"]
     n = len(x[0])
@@ -63,13 +63,7 @@ def _layers(node: Node, params, data, fitted, x: list[np.ndarray], env: Env) -> 
             params.learner, data.shapes, data.classes, fitted.state, [v[chosen] for v in x], capture["select"]
         )
     except UnknownLayer as error:
-        shown = ", ".join(error.available[:40])
-        raise errors.RunError(
-            errors.LAYER_UNKNOWN,
-            f"learner '{params.learner.name}' has no layer '{error.selector}'",
-            f'its layers are: {shown}; or use layers = all, or a pattern such as "body.*"',
-            node.origin,
-        ) from error
+        raise unknown_layer(params.learner.name, error, node.origin) from error
     dtype = np.float16 if capture["storage"] == "float16" else np.float32
     out = {f"layers.{name}": values.astype(dtype) for name, values in found.items()}
     return {"layers.examples": chosen, "layers.names": np.array(list(found)), **out}
