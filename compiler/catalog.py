@@ -471,6 +471,12 @@ class CKA(Representation):
     threshold: float = Field(0.5, gt=0)
     minibatch: int | None = Field(None, ge=4)  # Nguyen et al.'s minibatch estimator (debiased kernel)
 
+    @model_validator(mode="after")
+    def _minibatch_is_debiased(self) -> CKA:
+        if self.minibatch is not None and self.kernel != "debiased":
+            raise ValueError("minibatch CKA uses the unbiased HSIC: write kernel = debiased with minibatch")
+        return self
+
 
 class MutualKNN(Representation):
     k: int = Field(10, ge=1)

@@ -183,3 +183,20 @@ def test_a_constant_layer_is_undefined_never_one():
     assert np.isnan(result.observed[:, 1]).all() and np.isnan(result.p[:, 1]).all()
     assert "constant representation" in result.undefined[0]
     assert np.isfinite(result.observed[:, 0]).all()
+
+
+def test_the_cka_metric_with_minibatch_is_nguyen_et_al_s_estimator():
+    import pydantic
+
+    from homog.compiler.catalog import CKA
+    from homog.runtime.registry import implementation
+
+    rng = np.random.default_rng(10)
+    layers = [rng.standard_normal((90, 5)) for _ in range(3)]
+    outputs = [{"layer.penultimate": x} for x in layers]
+    params = {"layer": "penultimate", "kernel": "debiased", "threshold": 0.5, "minibatch": 30}
+    found = implementation("metric", "cka").matrix(outputs, params).matrix
+    np.testing.assert_allclose(found, layerwise.cka_matrix(layers, "debiased", minibatch=30))
+    assert not np.allclose(found, layerwise.cka_matrix(layers, "debiased"))
+    with pytest.raises(pydantic.ValidationError, match="kernel = debiased"):
+        CKA(minibatch=30)

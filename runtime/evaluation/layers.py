@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ..metric_memory import machine_memory
 from ..metrics import layerwise
 from .runs import Run, point_key
 
@@ -125,6 +126,7 @@ def _null(params, measure, found, names, cell, runs, size, seed) -> dict[str, An
         params.get("threshold", 0.5),
         params["permutations"],
         seed,
+        memory=machine_memory() // 2,  # `--plan` counted the null's Grams (metric_memory.py)
     )
     return {
         "runs": [runs[r]["node"], runs[c]["node"]],

@@ -167,7 +167,9 @@ def _layers(outputs: Outputs, params: dict[str, Any]) -> list[np.ndarray]:
 
 def _cka(outputs: Outputs, params: dict[str, Any]) -> PairwiseResult:
     layers = _layers(outputs, params)
-    if params["kernel"] == "linear":
+    if params.get("minibatch"):  # Nguyen et al.'s estimator: unbiased HSIC over fixed minibatches
+        matrix = layerwise.cka_matrix(layers, "debiased", minibatch=params["minibatch"])
+    elif params["kernel"] == "linear":
         matrix = linear_cka_matrix(layers)
     elif params["kernel"] == "rbf":
         matrix = rbf_cka_matrix(layers, params["threshold"])
