@@ -200,3 +200,10 @@ def test_the_cka_metric_with_minibatch_is_nguyen_et_al_s_estimator():
     assert not np.allclose(found, layerwise.cka_matrix(layers, "debiased"))
     with pytest.raises(pydantic.ValidationError, match="kernel = debiased"):
         CKA(minibatch=30)
+
+
+def test_a_best_layer_pair_with_nothing_defined_has_no_p_value():
+    rng = np.random.default_rng(11)
+    a = _run(rng, 40)
+    result = layerwise.permutation_null(a, [np.zeros((40, 3))], "cka", permutations=9)
+    assert np.isnan(result.best_value) and np.isnan(result.best_p) and np.isnan(result.best_calibrated)

@@ -21,6 +21,7 @@ All representations of a population (every run, every layer) go through the engi
 from __future__ import annotations
 
 import fnmatch
+import warnings
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -87,7 +88,9 @@ def layer_similarity(
         if not same:
             continue
         first = same[0]
-        mean = np.nanmean(np.stack([block(r, c) for r, c in same]), axis=0) if same else None
+        with warnings.catch_warnings():  # a block of undefined cells (a constant layer) stays NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(np.stack([block(r, c) for r, c in same]), axis=0)
         with np.errstate(invalid="ignore"):
             best, values = layerwise.correspondence(mean, higher)
         entry: dict[str, Any] = {

@@ -414,9 +414,12 @@ def calibrate(observed: np.ndarray, null: np.ndarray, higher: bool = True) -> Ca
             [np.nanmax(sign * sample) if np.isfinite(sample).any() else np.nan for sample in null]
         )
         best_value = float(observed[best])
-        best_mean = float(sign * np.nanmean(null_best))
-        best_p = float((1 + (null_best >= sign * best_value - 1e-12).sum()) / (1 + count))
-        best_calibrated = float((best_value - best_mean) / (ceiling - best_mean))
+        if np.isfinite(best_value) and np.isfinite(null_best).any():
+            best_mean = float(sign * np.nanmean(null_best))
+            best_p = float((1 + (null_best >= sign * best_value - 1e-12).sum()) / (1 + count))
+            best_calibrated = float((best_value - best_mean) / (ceiling - best_mean))
+        else:  # no layer pair is defined: nothing to calibrate
+            best_mean = best_p = best_calibrated = float("nan")
     p = np.where(np.isfinite(observed), p, np.nan)
     return Calibrated(
         observed, mean, sd, calibrated, p, (int(best[0]), int(best[1])), best_value, best_mean,
