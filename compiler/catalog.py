@@ -307,8 +307,18 @@ def _sized_layers(key: str, multiple_of: str | None = None) -> SizeRule:
     return rule
 
 
+def _mlp_layers(params: dict) -> list[str]:
+    """`body.0` (linear), `body.1` (activation), `body.2` (dropout), ... per hidden layer, then `out`."""
+    return [f"body.{3 * i + k}" for i in range(len(params["hidden"])) for k in range(3)] + ["out"]
+
+
 def _torch(
-    name: str, summary: str, params: type[Schema], accepts: frozenset[str], size_rule: SizeRule
+    name: str,
+    summary: str,
+    params: type[Schema],
+    accepts: frozenset[str],
+    size_rule: SizeRule,
+    layer_names=None,
 ) -> Entry:
     return Entry(
         "architecture",
@@ -319,6 +329,7 @@ def _torch(
         backend="torch",
         representations=_TORCH_LAYERS,
         size_rule=size_rule,
+        layer_names=layer_names,
     )
 
 
@@ -344,6 +355,7 @@ LEARNERS = [
         MLP,
         _NUMERIC,
         _sized_list("hidden"),
+        _mlp_layers,
     ),
     _torch("cnn", "a 2-D convolutional network", CNN, _IMAGE_TYPES, _sized_list("channels")),
     _torch("cnn1d", "a 1-D convolutional network over time", CNN, _SEQUENCE, _sized_list("channels")),
@@ -498,16 +510,27 @@ class Spread(Schema):
 
 class Representation(Schema):
     layer: choice("penultimate", "logits") = "penultimate"
+    # Layer by layer (torch learners): `all` named layers, a list of module names ("body.0",
+    # "penultimate", "logits"), or a pattern ("encoders.*.body.0"); None compares `layer` only.
+    layers: choice("all") | Text | list[Text] | None = None
+    storage: choice("float32", "float16") = "float32"  # how the captured layers are kept
+    examples: int | None = Field(None, ge=4)  # a fixed random subsample of the test examples
+    permutations: int = Field(0, ge=0, le=100_000)  # permutation null of every layer pair (0: none)
 
 
-class CKA(Schema):
-    layer: choice("penultimate", "logits") = "penultimate"
+class CKA(Representation):
     kernel: choice("linear", "rbf", "debiased") = "linear"
     threshold: float = Field(0.5, gt=0)
+    minibatch: int | None = Field(None, ge=4)  # Nguyen et al.'s minibatch estimator (debiased kernel)
+
+    @model_validator(mode="after")
+    def _minibatch_is_debiased(self) -> CKA:
+        if self.minibatch is not None and self.kernel != "debiased":
+            raise ValueError("minibatch CKA uses the unbiased HSIC: write kernel = debiased with minibatch")
+        return self
 
 
-class MutualKNN(Schema):
-    layer: choice("penultimate", "logits") = "penultimate"
+class MutualKNN(Representation):
     k: int = Field(10, ge=1)
 
 

@@ -92,3 +92,8 @@ COMPARED_SEPARATELY = define(
 CONDITION_SHIFTS_NOTHING = define(
     "W206", "condition-shifts-nothing", "A condition that shifts nothing a learner it applies to reads."
 )
+
+# Layer by layer (#17).
+UNKNOWN_LAYER = define(
+    "E290", "unknown-layer", "A layer a representation metric selects that a learner's network does not have."
+)

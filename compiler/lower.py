@@ -27,7 +27,17 @@ from . import codes
 from .context import Context
 from .graph import Graph
 from .hashing import NotHashable, canonical_json, content_hash
-from .ir import POINT_AXES, ExperimentIR, FitIR, FitParams, LearnerIR, PointIR, point_label, trains_together
+from .ir import (
+    POINT_AXES,
+    ExperimentIR,
+    FitIR,
+    FitParams,
+    LearnerIR,
+    MetricIR,
+    PointIR,
+    point_label,
+    trains_together,
+)
 from .passes.sweeps import NETWORK_AXES
 
 CPU = {"backend": "numpy", "device": "cpu"}
@@ -35,7 +45,14 @@ CPU = {"backend": "numpy", "device": "cpu"}
 
 def origins(ctx: Context) -> dict[str, Span]:
     """Where each declaration is named in the spec: a node's origin, for errors while running."""
-    return {name: d.name_span for name, d in ctx.names.items()}
+    found = {name: d.name_span for name, d in ctx.names.items()}
+    from .passes.build_ir import _label
+
+    for block in ctx.of_kind("metrics"):  # a metric compared layer by layer: for --plan's refusal
+        for invocation in block.entries:
+            if any(key == "layers" for key in invocation.keywords):
+                found[f"metric:{_label(invocation)}"] = invocation.span
+    return found
 
 
 def lower(ctx: Context) -> None:
@@ -186,6 +203,9 @@ def _fit_and_predict(low: _Lowering, fit: FitIR) -> None:
             "shifts": shifts,
             "representations": learner.representations,
         }
+        capture = layer_capture(low.ir.metrics, learner)
+        if capture is not None:  # a metric compares this learner layer by layer
+            params["layers"] = capture
         inputs = {"fit": fit_id, **views, "load": low.loads[dataset]}
         if condition.dataset:  # test on another dataset, through the same fitted transforms
             params["domain"] = condition.dataset
@@ -193,6 +213,24 @@ def _fit_and_predict(low: _Lowering, fit: FitIR) -> None:
         low.predictions[(learner.name, fit.index, condition.name)] = low.graph.add(
             "predict", f"{name} {applied}", params, inputs, resources, origin
         )
+
+
+def layer_capture(metrics: list[MetricIR], learner: LearnerIR) -> dict[str, Any] | None:
+    """What a torch learner's predictions keep of its layers for the metrics that compare it layer by
+    layer: every selector they use (`all`, names, patterns), float16 only if all of them store it so,
+    and the largest subsample they declare (None: every test example)."""
+    wanted = [m for m in metrics if m.params.get("layers") is not None and learner.name in m.learners]
+    if learner.backend != "torch" or not wanted:
+        return None
+    select: list[str] = []
+    for metric in wanted:
+        chosen = metric.params["layers"]
+        for item in [chosen] if isinstance(chosen, str) else chosen:
+            if item not in select:
+                select.append(item)
+    sizes = [m.params.get("examples") for m in wanted]
+    storage = "float16" if all(m.params.get("storage") == "float16" for m in wanted) else "float32"
+    return {"select": select, "storage": storage, "examples": None if None in sizes else max(sizes)}
 
 
 def _fit_params(low: _Lowering, fit: FitIR) -> dict[str, Any]:
@@ -283,7 +321,8 @@ def _metrics(low: _Lowering) -> dict[str, str]:
         inputs.update({run["node"]: run["node"] for run in runs})
         inputs.update({f"metric.{param}": made[label] for param, label in metric.uses.items()})
         params = {"metric": metric.model_dump(), "runs": runs}
-        made[metric.label] = low.graph.add("metric", metric.label, params, inputs, CPU)
+        origin = low.origins.get(f"metric:{metric.label}")
+        made[metric.label] = low.graph.add("metric", metric.label, params, inputs, CPU, origin)
     return made
 
 

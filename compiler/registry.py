@@ -76,6 +76,9 @@ class Entry:
     fields: Mapping[str, FieldInfo] | None = None  # sources; None when only the data can tell
     shape_rule: ShapeRule | None = None  # transforms; None keeps the shape
     size_rule: SizeRule | None = None  # architectures: how width and depth apply; None ignores both
+    # architectures: the named layers of a network of these parameters, as its module tree names them
+    # (the runtime's forward hooks); None where only the network can tell (checked at run time: E370)
+    layer_names: Callable[[dict], list[str]] | None = None
     implementation: str = ""  # plugins: the module whose import registers the implementation
     # metrics
     scope: str = ""  # run | across | pairwise | population | test | cluster

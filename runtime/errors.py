@@ -44,6 +44,17 @@ IMPLEMENTATION_MISSING = define(
     "E321", "implementation-missing", "A registry entry whose implementation cannot be imported."
 )
 
+LAYER_UNKNOWN = define(
+    "E370",
+    "layer-unknown",
+    "A layer a representation metric selects that the learner's network does not have.",
+)
+METRIC_MEMORY = define(
+    "E371",
+    "metric-memory",
+    "A representation metric whose estimated memory exceeds this machine's (found before training).",
+)
+
 
 class RunError(HomogError):
     """A problem found while running; carries a diagnostic located at the spec when possible."""

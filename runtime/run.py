@@ -175,6 +175,7 @@ def run_spec(spec: Spec, options: RunOptions, out=None) -> RunResult:
         configure_torch(device)
     tasks = make_tasks(graph, group_key)
     runner = Runner(graph, cache, spec.path.parent, device, ir.experiment.seed)
+    _check_metric_memory(graph, todo, tasks, runner)  # before any training
     slots = None
     if needs_torch and options.executor == "local" and device.startswith("cuda"):
         _run_inputs(tasks, runner)  # cheap, and what sizing the torch groups needs
@@ -292,7 +293,29 @@ def plan_spec(spec: Spec, options: RunOptions) -> str:
     groups = place(tasks, runner, devices)
     if not groups:
         return "no torch learners: scikit-learn fits run on the CPU, beside one another\n"
-    return placement.render_plan(groups, devices)
+    from . import metric_memory
+
+    found = metric_memory.estimate(graph, runner.artifact)
+    available = metric_memory.machine_memory()
+    metric_memory.refuse(found, available)
+    extra = "\n" + metric_memory.render(found, available) if found else ""
+    return placement.render_plan(groups, devices) + extra
+
+
+def _check_metric_memory(graph, todo: set[str], tasks: list[Task], runner: Runner) -> None:
+    """Refuse (E371) a metric compared layer by layer whose memory cannot fit, before training."""
+    layered = [
+        i
+        for i in todo
+        if graph.nodes[i].op == "metric"
+        and graph.nodes[i].params["metric"]["params"].get("layers") is not None
+    ]
+    if not layered:
+        return
+    from . import metric_memory
+
+    _run_inputs(tasks, runner)
+    metric_memory.refuse(metric_memory.estimate(graph, runner.artifact), metric_memory.machine_memory())
 
 
 def dry_run(spec: Spec, options: RunOptions) -> str:

@@ -79,6 +79,43 @@ class Within(Model):
     note: str | None = None
 
 
+class LayerNull(Model):
+    """The permutation null of one pair of runs' layer x layer similarity (run b's examples shuffled)."""
+
+    runs: list[str]  # the two runs' predict nodes
+    permutations: int
+    null_mean: list[list[float | None]]
+    calibrated: list[list[float | None]]  # (s - E0 s) / (1 - E0 s); for a distance (E0 d - d) / E0 d
+    p: list[list[float | None]]  # one-sided, (1 + #null at least as similar) / (1 + permutations)
+    best: list[int]  # the best layer pair (row, column)
+    best_value: float | None
+    best_null_mean: float | None  # E0 of the best over all layer pairs
+    best_calibrated: float | None
+    best_p: float | None  # against the null of the best over all layer pairs
+    undefined: list[str] = Field(default_factory=list)
+
+
+class LayerBlock(Model):
+    """Learner a against learner b (a with itself: seed to seed), layer by layer."""
+
+    a: str
+    b: str
+    layers_a: list[str]
+    layers_b: list[str]
+    pairs: int  # pairs of runs averaged
+    matrix: list[list[float | None]]
+    correspondence: list[int | None]  # for each layer of a, its most similar layer of b
+    correspondence_values: list[float | None]
+    null: LayerNull | None = None
+
+
+class LayerSimilarity(Model):
+    examples: int  # the fixed subsample of test examples compared
+    storage: str
+    blocks: list[LayerBlock]
+    prediction_link: dict | None = None  # ReSi tests 1 and 2: rank correlations across pairs of runs
+
+
 class PairwiseEntry(Model):
     dataset: str
     condition: str
@@ -89,6 +126,7 @@ class PairwiseEntry(Model):
     between_learners: list[Block]
     within_learners: list[Within]
     by_axis: list[AxisBlock] = Field(default_factory=list)
+    layers: LayerSimilarity | None = None  # layer by layer (`layers = ...`)
     # Populations with external runs (runtime/evaluation/external.py):
     top_pairs: list[dict[str, Any]] | None = None  # the most similar pairs of runs
     attribute_effects: list[dict[str, Any]] | None = None  # similarity against shared attributes

@@ -51,19 +51,19 @@ def test_all_pairs_cka_equals_per_pair():
     runs = [rng.standard_normal((60, p)) + i for i, p in enumerate([5, 8, 5, 3])]
     matrix = metrics.linear_cka_matrix(runs)
     for i, j in itertools.product(range(4), repeat=2):
-        assert matrix[i, j] == pytest.approx(metrics.linear_cka(runs[i], runs[j]), rel=1e-10)
+        assert matrix[i, j] == pytest.approx(metrics.linear_cka(runs[i], runs[j]), rel=1e-6)
     rbf = metrics.rbf_cka_matrix(runs, 0.5)
-    assert rbf[0, 2] == pytest.approx(metrics.rbf_cka(runs[0], runs[2], 0.5), rel=1e-10)
+    assert rbf[0, 2] == pytest.approx(metrics.rbf_cka(runs[0], runs[2], 0.5), rel=1e-6)
 
 
 def test_cka_invariances(kornblith):
     x, y = kornblith
     base = metrics.linear_cka(x, y)
     rotation = ortho_group.rvs(10, random_state=0)
-    assert metrics.linear_cka(x @ rotation, y) == pytest.approx(base, rel=1e-10)
-    assert metrics.linear_cka(3.7 * x, y) == pytest.approx(base, rel=1e-10)
-    assert metrics.linear_cka(x + 5.0, y) == pytest.approx(base, rel=1e-10)
-    assert metrics.rbf_cka(x @ rotation, y) == pytest.approx(metrics.rbf_cka(x, y), rel=1e-10)
+    assert metrics.linear_cka(x @ rotation, y) == pytest.approx(base, rel=1e-6)
+    assert metrics.linear_cka(3.7 * x, y) == pytest.approx(base, rel=1e-6)
+    assert metrics.linear_cka(x + 5.0, y) == pytest.approx(base, rel=1e-6)
+    assert metrics.rbf_cka(x @ rotation, y) == pytest.approx(metrics.rbf_cka(x, y), rel=1e-6)
     general = np.random.default_rng(2).standard_normal((10, 10)) * np.linspace(0.1, 10, 10)
     assert abs(metrics.linear_cka(x @ general, y) - base) > 1e-3
 
@@ -479,7 +479,7 @@ def test_batched_matrices_equal_the_per_pair_functions():
     np.testing.assert_allclose(
         metrics.debiased_linear_cka_matrix(runs),
         metrics.pairwise(runs, metrics.debiased_linear_cka),
-        rtol=1e-10,
+        atol=1e-6,  # the all-pairs engine multiplies in float32 (and sums in float64)
     )
     np.testing.assert_allclose(
         metrics.procrustes_matrix(runs), metrics.pairwise(runs, metrics.procrustes_angle), atol=1e-7

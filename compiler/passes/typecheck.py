@@ -387,6 +387,44 @@ def learner_representations(ctx: Context, learner: Declared) -> tuple[str, ...]:
     return ("penultimate", "logits")
 
 
+def _depth_swept(ctx: Context) -> bool:
+    from ..values import Invocation
+
+    for sweep in ctx.of_kind("sweep"):
+        if sweep.data is None:
+            continue
+        values = {**sweep.data.model_dump(exclude_none=True), **(sweep.data.model_extra or {})}
+        for key, value in values.items():
+            if key == "depth" or (isinstance(value, Invocation) and "depth" in value.keywords):
+                return True
+    return False
+
+
+def _layer_names(ctx: Context, call, learners: list[Declared], invocation) -> None:
+    """E290: a selector of `layers = [...]` that names no layer of a model whose architecture's layers
+    the registry knows (at the declared depth; a depth sweep leaves the check to run time)."""
+    import fnmatch
+
+    chosen = call.params.layers
+    if chosen is None or chosen == "all" or _depth_swept(ctx):
+        return
+    selectors = [chosen] if isinstance(chosen, str) else list(chosen)
+    for learner in learners:
+        arch = ctx.call(learner.data.arch) if learner.kind == "model" else None
+        if arch is None or arch.entry.layer_names is None:
+            continue
+        names = ["penultimate", "logits", *arch.entry.layer_names(arch.params.model_dump())]
+        for selector in selectors:
+            if not any(name == selector or fnmatch.fnmatchcase(name, selector) for name in names):
+                ctx.report(
+                    codes.UNKNOWN_LAYER,
+                    f"'{learner.name}' ({arch.entry.name}) has no layer '{selector}'",
+                    invocation.span,
+                    hint=f"its layers are: {', '.join(names)}; or use layers = all",
+                )
+                return
+
+
 def _representations(ctx: Context) -> None:
     learners = [d for d in ctx.blocks if d.kind in ("model", "fusion") and d.data is not None]
     for metrics in ctx.of_kind("metrics"):
@@ -394,6 +432,7 @@ def _representations(ctx: Context) -> None:
             call = ctx.call(invocation)
             if call is None or not call.entry.needs_representations:
                 continue
+            _layer_names(ctx, call, learners, invocation)
             layer = call.params.layer
             lacking = [d for d in learners if layer not in learner_representations(ctx, d)]
             if learners and len(lacking) == len(learners):

@@ -57,8 +57,16 @@ def evaluate_pairwise(task: Task, pairwise: Pairwise) -> dict[str, Any]:
             if "layer" in task.params or len(runs) > BOOTSTRAPPED_RUNS
             else bootstrap_over_examples(pairwise, found, result.matrix, task.params, task.seed)
         )
+        entry = {}
+        if task.params.get("layers") is not None:  # layer by layer (evaluation/layers.py)
+            from .layers import layer_similarity
+
+            entry["layers"] = layer_similarity(
+                task.params, task.metric["name"], runs, found, everyone, result.matrix, task.seed
+            )
         per_condition.append(
             {
+                **entry,
                 "dataset": population.dataset,
                 "condition": population.condition,
                 "fold": population.fold,

@@ -6,8 +6,11 @@ Usable from a notebook without a spec::
     metrics.linear_cka(x, y)
     metrics.error_consistency(predictions, truth).matrix
     metrics.homogenization(failures).homogenization
+    metrics.cka_matrix(every_layer_of_every_run, "debiased")     # all pairs, bounded memory
+    metrics.permutation_null(layers_of_a, layers_of_b, "mutual_knn", k=10).best_p
 """
 
+from . import layerwise
 from .agreement import (
     Pairwise,
     PairwiseResult,
@@ -18,6 +21,7 @@ from .agreement import (
 )
 from .cluster import hierarchical, kmeans
 from .inference import error_consistency_interval, fold_level_test, paired_examples_test
+from .layerwise import cka_matrix, correspondence, neighbours, permutation_null
 from .population import (
     Homogenization,
     group_homogenization,
@@ -57,8 +61,10 @@ __all__ = [
     "agreement_when_wrong",
     "bootstrap_interval",
     "chi_square",
+    "cka_matrix",
     "cohen_kappa",
     "constant_runs",
+    "correspondence",
     "debiased_linear_cka",
     "debiased_linear_cka_matrix",
     "describe",
@@ -72,14 +78,17 @@ __all__ = [
     "homogenization_interval",
     "is_constant",
     "kmeans",
+    "layerwise",
     "linear_cka",
     "linear_cka_matrix",
     "mcnemar",
     "mcnemar_counts",
     "mutual_knn",
     "mutual_knn_matrix",
+    "neighbours",
     "paired_examples_test",
     "pairwise",
+    "permutation_null",
     "poisson_binomial",
     "procrustes_angle",
     "procrustes_matrix",

@@ -8,13 +8,14 @@ arrays and return all m x m values, preparing each run once. Each measure regist
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ..registry import implements
+from . import layerwise
 from .agreement import Outputs, Pairwise, PairwiseResult
+from .layerwise import CONSTANT_RTOL, is_constant
 
 
 def _centre(x: np.ndarray) -> np.ndarray:
@@ -22,23 +23,7 @@ def _centre(x: np.ndarray) -> np.ndarray:
     return x - x.mean(axis=0, keepdims=True)
 
 
-CONSTANT_RTOL = 1e-6  # relative to the representation's own magnitude; float32 keeps ~7 digits
-
-
-def is_constant(x: np.ndarray, rtol: float = CONSTANT_RTOL) -> bool:
-    """Whether a representation is constant over the examples up to a relative tolerance.
-
-    Constant when ||X - 1 mean(X)||_F <= rtol · (||X||_F + tiny), tiny the smallest positive
-    float64 (so an all-zero X is constant): what varies between examples is below rtol of the
-    values themselves, i.e. rounding noise (a dead layer, a collapsed run). CKA, Procrustes and
-    mutual k-NN of such a representation compare noise (or divide 0 by 0) and are undefined.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    scale = float(np.linalg.norm(x)) + np.finfo(np.float64).tiny
-    return float(np.linalg.norm(x - x.mean(axis=0, keepdims=True))) <= rtol * scale
-
-
-def constant_runs(representations: list[np.ndarray], rtol: float = CONSTANT_RTOL) -> list[int]:
+def constant_runs(representations: list[np.ndarray], rtol: float | None = None) -> list[int]:
     """The positions of the representations that are constant (`is_constant`)."""
     return [i for i, x in enumerate(representations) if is_constant(x, rtol)]
 
@@ -63,19 +48,6 @@ def _constant_undefined(what: str, representations: list[np.ndarray]) -> list[st
     ]
 
 
-def _defined_only(
-    representations: list[np.ndarray], compute: Callable[[list[np.ndarray]], np.ndarray]
-) -> np.ndarray:
-    """compute(...) on the non-constant representations, embedded in an m x m matrix of NaN."""
-    m = len(representations)
-    constant = set(constant_runs(representations))
-    kept = [i for i in range(m) if i not in constant]
-    out = np.full((m, m), np.nan)
-    if kept:
-        out[np.ix_(kept, kept)] = compute([representations[i] for i in kept])
-    return out
-
-
 def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
     """Kornblith et al. (2019), feature-space form: ||Y^T X||_F^2 / (||X^T X||_F ||Y^T Y||_F), O(n p^2)."""
     _check_not_constant(x, "linear CKA")
@@ -85,53 +57,18 @@ def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
     return float(cross / (np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y)))
 
 
-def _cross_norms(centred: list[np.ndarray]) -> np.ndarray:
-    """||X_i^T X_j||_F^2 for all pairs, from one product: block (i, j) of Z^T Z is X_i^T X_j."""
-    bounds = np.cumsum([0] + [x.shape[1] for x in centred])
-    z = np.concatenate(centred, axis=1)
-    gram = z.T @ z
-    m = len(centred)
-    squared = np.empty((m, m))
-    for i in range(m):
-        for j in range(i, m):
-            block = gram[bounds[i] : bounds[i + 1], bounds[j] : bounds[j + 1]]
-            squared[i, j] = squared[j, i] = np.sum(block * block)
-    return squared
-
-
 def linear_cka_matrix(representations: list[np.ndarray]) -> np.ndarray:
-    """All-pairs linear CKA: centre every run once, then one matrix product over all their features.
-
-    A constant representation (`is_constant`) has NaN in its row and column, diagonal included.
-    """
-    return _defined_only(representations, _linear_cka_matrix)
-
-
-def _linear_cka_matrix(representations: list[np.ndarray]) -> np.ndarray:
-    centred = [_centre(x) for x in representations]
-    squared = _cross_norms(centred)
-    norms = np.sqrt(np.diag(squared))
-    return squared / np.outer(norms, norms)
+    """All-pairs linear CKA (`layerwise.cka_matrix`): NaN in a constant representation's row and
+    column, diagonal included."""
+    return layerwise.cka_matrix(representations, "linear")
 
 
 def debiased_linear_cka_matrix(representations: list[np.ndarray]) -> np.ndarray:
-    """All-pairs debiased linear CKA, from the same single product as the linear form (NaN for a
-    constant representation's row and column)."""
+    """All-pairs debiased linear CKA (unbiased HSIC; NaN for a constant representation)."""
     n = len(representations[0])
     if n < 4:
         raise ValueError(f"debiased CKA needs at least 4 examples, not {n}")
-    return _defined_only(representations, _debiased_linear_cka_matrix)
-
-
-def _debiased_linear_cka_matrix(representations: list[np.ndarray]) -> np.ndarray:
-    n = len(representations[0])
-    centred = [_centre(x) for x in representations]
-    squared = _cross_norms(centred)
-    rows = np.stack([np.einsum("ij,ij->i", x, x) for x in centred])  # (m, n)
-    norms = rows.sum(axis=1)
-    hsic = squared - n / (n - 2.0) * (rows @ rows.T) + np.outer(norms, norms) / ((n - 1) * (n - 2))
-    diagonal = np.sqrt(np.diag(hsic))
-    return hsic / np.outer(diagonal, diagonal)
+    return layerwise.cka_matrix(representations, "debiased")
 
 
 def _debiased(
@@ -180,34 +117,12 @@ def rbf_cka(x: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> float:
 
 def rbf_cka_matrix(representations: list[np.ndarray], threshold: float = 0.5) -> np.ndarray:
     """All-pairs RBF CKA (NaN for a constant representation's row and column)."""
-    return _defined_only(representations, lambda kept: _rbf_cka_matrix(kept, threshold))
-
-
-def _rbf_cka_matrix(representations: list[np.ndarray], threshold: float) -> np.ndarray:
-    grams = np.stack([_centred_rbf_gram(x, threshold).ravel() for x in representations])
-    products = grams @ grams.T
-    norms = np.sqrt(np.diag(products))
-    return products / np.outer(norms, norms)
+    return layerwise.cka_matrix(representations, "rbf", threshold)
 
 
 def procrustes_matrix(representations: list[np.ndarray]) -> np.ndarray:
-    """All-pairs Procrustes angles; each run centred and scaled to unit norm once (NaN for a
-    constant representation's row and column)."""
-    return _defined_only(representations, _procrustes_matrix)
-
-
-def _procrustes_matrix(representations: list[np.ndarray]) -> np.ndarray:
-    units = []
-    for x in representations:
-        x = _centre(x)
-        units.append(x / np.linalg.norm(x))
-    m = len(units)
-    out = np.zeros((m, m))
-    for i in range(m):
-        for j in range(i + 1, m):
-            nuclear = np.linalg.svd(units[i].T @ units[j], compute_uv=False).sum()
-            out[i, j] = out[j, i] = np.arccos(np.clip(nuclear, -1.0, 1.0))
-    return out
+    """All-pairs Procrustes angles (NaN for a constant representation's row and column)."""
+    return layerwise.procrustes_matrix(representations)
 
 
 def procrustes_angle(x: np.ndarray, y: np.ndarray) -> float:
@@ -227,22 +142,7 @@ def mutual_knn(x: np.ndarray, y: np.ndarray, k: int = 10) -> float:
         raise ValueError(f"mutual k-NN needs 1 <= k < n; k = {k}, n = {n}")
     _check_not_constant(x, "mutual k-NN")
     _check_not_constant(y, "mutual k-NN")
-    return float(np.mean(_knn_overlap(_neighbours(x, k), _neighbours(y, k), k)))
-
-
-def _neighbours(x: np.ndarray, k: int) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    unit = x / np.where(norms > 0, norms, 1.0)
-    similarity = unit @ unit.T
-    np.fill_diagonal(similarity, -np.inf)
-    return np.argsort(-similarity, axis=1, kind="stable")[:, :k]
-
-
-def _knn_overlap(a: np.ndarray, b: np.ndarray, k: int) -> np.ndarray:
-    return np.array(
-        [len(np.intersect1d(ra, rb, assume_unique=True)) / k for ra, rb in zip(a, b, strict=True)]
-    )
+    return float(layerwise.knn_overlap_matrix([layerwise.neighbours(x, k), layerwise.neighbours(y, k)])[0, 1])
 
 
 def pairwise(representations: list[np.ndarray], function, **params) -> np.ndarray:
@@ -258,17 +158,7 @@ def pairwise(representations: list[np.ndarray], function, **params) -> np.ndarra
 def mutual_knn_matrix(representations: list[np.ndarray], k: int = 10) -> np.ndarray:
     """All-pairs mutual k-NN. A constant representation's neighbours are ties broken by index (or
     noise), so its row and column are NaN."""
-    return _defined_only(representations, lambda kept: _mutual_knn_matrix(kept, k))
-
-
-def _mutual_knn_matrix(representations: list[np.ndarray], k: int) -> np.ndarray:
-    neighbours = [_neighbours(x, k) for x in representations]  # each run's neighbours found once
-    m = len(neighbours)
-    out = np.empty((m, m))
-    for i in range(m):
-        for j in range(i, m):
-            out[i, j] = out[j, i] = np.mean(_knn_overlap(neighbours[i], neighbours[j], k))
-    return out
+    return layerwise.mutual_knn_matrix(representations, k)
 
 
 def _layers(outputs: Outputs, params: dict[str, Any]) -> list[np.ndarray]:
@@ -277,7 +167,9 @@ def _layers(outputs: Outputs, params: dict[str, Any]) -> list[np.ndarray]:
 
 def _cka(outputs: Outputs, params: dict[str, Any]) -> PairwiseResult:
     layers = _layers(outputs, params)
-    if params["kernel"] == "linear":
+    if params.get("minibatch"):  # Nguyen et al.'s estimator: unbiased HSIC over fixed minibatches
+        matrix = layerwise.cka_matrix(layers, "debiased", minibatch=params["minibatch"])
+    elif params["kernel"] == "linear":
         matrix = linear_cka_matrix(layers)
     elif params["kernel"] == "rbf":
         matrix = rbf_cka_matrix(layers, params["threshold"])

@@ -32,15 +32,41 @@ def compute(node: Node, inputs: Inputs, env: Env) -> Artifact:
         else values
         for m, values in zip(params.learner.inputs, x, strict=True)
     ]
-    outputs = predicting.predict(trained(inputs["fit"]), data, x, node.params["representations"])
+    fitted = trained(inputs["fit"])
+    outputs = predicting.predict(fitted, data, x, node.params["representations"])
+    layers = _layers(node, params, data, fitted, x, env) if "layers" in node.params else {}
     arrays = {
         "probabilities": outputs.probabilities,
         "labels": outputs.probabilities.argmax(axis=1),
         "truth": truth,
         "examples": examples,  # the test examples' rows in their dataset, in this order
         **{f"layer.{k}": v for k, v in outputs.layers.items()},
+        **layers,
     }
     return Artifact({"condition": condition, "examples": len(truth)}, arrays)
+
+
+def _layers(node: Node, params, data, fitted, x: list[np.ndarray], env: Env) -> dict[str, np.ndarray]:
+    """The layers the metrics compare layer by layer (`compiler.lower.layer_capture`), on a fixed
+    random subsample of the test examples: `layers.examples` (positions in the test order; every
+    run of a population draws the same ones, and a metric that declares fewer takes the first),
+    `layers.names` (in the order the forward pass makes them) and `layers.NAME` (examples x
+    features, float16 where every metric declares it)."""
+    from ..learners.capture import UnknownLayer, representations, unknown_layer
+
+    capture = node.params["layers"]
+    n = len(x[0])
+    order = np.random.default_rng(derived_seed(env.seed, "layers", params.fold, n)).permutation(n)
+    chosen = order[: capture["examples"]] if capture["examples"] is not None else order
+    try:
+        found = representations(
+            params.learner, data.shapes, data.classes, fitted.state, [v[chosen] for v in x], capture["select"]
+        )
+    except UnknownLayer as error:
+        raise unknown_layer(params.learner.name, error, node.origin) from error
+    dtype = np.float16 if capture["storage"] == "float16" else np.float32
+    out = {f"layers.{name}": values.astype(dtype) for name, values in found.items()}
+    return {"layers.examples": chosen, "layers.names": np.array(list(found)), **out}
 
 
 def _domain(

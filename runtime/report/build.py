@@ -78,7 +78,7 @@ def _context(run: RunDirectory) -> dict[str, Any]:
         counts[node["op"]] = counts.get(node["op"], 0) + 1
     timings = run.timings
     built = sections.built(results)
-    any_figure = any(item.get("figure") is not None for _, items in built for item in items)
+    any_figure = any(sections.figures_of(item) for _, items in built for item in items)
     return {
         "run": run,
         "results": results,

@@ -67,19 +67,29 @@ def built(results: Results) -> list[tuple[Section, Items]]:
     """Every section with something to show, and its items (each figure's name unique in the page)."""
     found = [(s, items) for s in SECTIONS if (items := s.build(results))]
     names: dict[str, int] = {}
+
+    def unique(figure: Figure) -> Figure:
+        names[figure.name] = names.get(figure.name, 0) + 1
+        count = names[figure.name]
+        return figure if count == 1 else dataclasses.replace(figure, name=f"{figure.name}-{count}")
+
     for _, items in found:
         for item in items:
-            figure = item.get("figure")
-            if figure is not None:
-                names[figure.name] = names.get(figure.name, 0) + 1
-                if names[figure.name] > 1:
-                    item["figure"] = dataclasses.replace(figure, name=f"{figure.name}-{names[figure.name]}")
+            if item.get("figure") is not None:
+                item["figure"] = unique(item["figure"])
+            if item.get("figures"):
+                item["figures"] = [unique(figure) for figure in item["figures"]]
     return found
+
+
+def figures_of(item: dict[str, Any]) -> list[Figure]:
+    """An item's figures: its `figure`, then its list `figures` (an item with several)."""
+    return ([item["figure"]] if item.get("figure") is not None else []) + list(item.get("figures") or [])
 
 
 def all_figures(results: Results) -> list[Figure]:
     """Every figure of the report, in page order (what `homogc figures` exports)."""
-    return [item["figure"] for _, items in built(results) for item in items if item.get("figure") is not None]
+    return [figure for _, items in built(results) for item in items for figure in figures_of(item)]
 
 
 def _implementation(name: str) -> Any:
@@ -480,4 +490,4 @@ def tests(results: Results) -> Items:
     return [{"title": label, "metric": metric} for label, metric in metrics_of(results, Significance)]
 
 
-from . import sections_external  # noqa: E402, F401 -- registers its section after these
+from . import sections_external, sections_layers  # noqa: E402, F401 -- register their sections after these
