@@ -595,4 +595,6 @@ METRICS = [
 
 
 def builtin_entries() -> list[Entry]:
-    return [*DATA, *TRANSFORMS, *LEARNERS, *FUSION, *TRAINING, *CONDITIONS, *METRICS]
+    from .backbones import ENTRIES as BACKBONES
+
+    return [*DATA, *TRANSFORMS, *LEARNERS, *BACKBONES, *FUSION, *TRAINING, *CONDITIONS, *METRICS]

@@ -92,3 +92,16 @@ COMPARED_SEPARATELY = define(
 CONDITION_SHIFTS_NOTHING = define(
     "W206", "condition-shifts-nothing", "A condition that shifts nothing a learner it applies to reads."
 )
+
+# Pretrained backbones (compiler/backbones.py).
+BACKBONE_MISSING = define("E270", "backbone-missing", "A backbone whose files are not on this machine.")
+UNKNOWN_LAYER = define("E271", "unknown-layer", "A layer name the backbone does not have.")
+BACKBONE_MODALITY = define(
+    "E272", "backbone-modality", "A backbone given a modality of another kind (a text model on images)."
+)
+BACKBONE_SHIFTED = define(
+    "E273", "backbone-shifted", "A test-time condition on a modality that a pretrained backbone reads."
+)
+BACKBONE_IN_FUSION = define(
+    "E274", "backbone-in-fusion", "A pretrained backbone as a fusion's encoder or head."
+)

@@ -76,6 +76,9 @@ class Entry:
     shape_rule: ShapeRule | None = None  # transforms; None keeps the shape
     size_rule: SizeRule | None = None  # architectures: how width and depth apply; None ignores both
     implementation: str = ""  # plugins: the module whose import registers the implementation
+    # architectures: a pretrained backbone's library ("hf", "timm", "torchvision", "module"; see
+    # compiler/backbones.py), read by an `extract` node; "" for a network trained from scratch
+    backbone: str = ""
     # metrics
     scope: str = ""  # run | across | pairwise | population | test | cluster
     needs_representations: bool = False

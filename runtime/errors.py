@@ -77,3 +77,16 @@ REPORT_PATH_INVALID = define(
 CACHE_ENTRY_DAMAGED = define(
     "E342", "cache-entry-damaged", "A cache entry found damaged while a run was reading it."
 )
+
+# Pretrained backbones (E35x).
+BACKBONE_UNKNOWN_LAYER = define(
+    "E350", "backbone-unknown-layer", "A layer name the backbone does not have (found when it is loaded)."
+)
+BACKBONE_UNLOADABLE = define(
+    "E351",
+    "backbone-unloadable",
+    "A backbone whose files cannot be loaded: missing, unsafe format, or a library not installed.",
+)
+BACKBONE_POOLING = define(
+    "E352", "backbone-pooling", "A pooling the layer's output cannot take (cls pooling of a feature map)."
+)

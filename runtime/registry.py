@@ -25,7 +25,11 @@ MODULES: dict[str, tuple[str, ...]] = {
     "transform": ("homog.runtime.transforms",),
     "augment": ("homog.runtime.learners.augment",),
     "condition": ("homog.runtime.transforms",),
-    "architecture": ("homog.runtime.learners.sklearn_backend", "homog.runtime.architectures"),
+    "architecture": (
+        "homog.runtime.learners.sklearn_backend",
+        "homog.runtime.architectures",
+        "homog.runtime.backbones.network",
+    ),
     "fusion": ("homog.runtime.nodes.late_fuse", "homog.runtime.architectures"),
     "optimizer": ("homog.runtime.learners.optimizers",),
     "schedule": ("homog.runtime.learners.schedules",),

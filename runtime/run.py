@@ -75,7 +75,17 @@ def compile_spec(path: Path, text: str, smoke: bool = False, cache: Path | None 
         digests[file] = rerun.file_digest(file, cache)
         return digests[file]
 
-    compilation = compile_text(text, str(path), options=Options(smoke=smoke, digest=digest))
+    def file(found: Path) -> str:  # a backbone's file: recorded like a data file, so a re-run sees edits
+        digests[found] = rerun.file_digest(found, cache)
+        return digests[found]
+
+    def backbone(library: str, params: dict) -> dict | None:
+        from .backbones.files import describe
+
+        return describe(library, params, path.parent, file)
+
+    options = Options(smoke=smoke, digest=digest, backbone=backbone)
+    compilation = compile_text(text, str(path), options=options)
     return Spec(path, text, compilation, digests)
 
 

@@ -19,7 +19,9 @@ from .training import Batches, train
 def network(learner: LearnerIR, shapes: list[tuple[int, ...]], classes: int) -> nn.Module:
     """One replica's network, as the registry's implementations build it."""
     if learner.kind == "model":
-        return build(learner.arch, shapes[0], classes)
+        from ..backbones.network import backbone_network  # a pretrained backbone, probed or adapted
+
+        return backbone_network(learner.arch, shapes[0], classes) or build(learner.arch, shapes[0], classes)
     return Fusion(shapes, classes, learner.strategy, learner.encoder, learner.head)
 
 
@@ -63,7 +65,12 @@ class TorchLearner:
             torch.as_tensor(data.split.validation, device=device),
             [self.params.augment[name] for name in learner.inputs],
         )
-        return train(model, learner.training, batches)
+        trained = train(model, learner.training, batches)
+        from ..backbones.network import frozen_parameters
+
+        for replica in trained:
+            replica.frozen = frozen_parameters(model)
+        return trained
 
     def predict(
         self, trained: Trained, data: TrainingData, x: list[np.ndarray], layers: list[str]

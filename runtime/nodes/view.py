@@ -20,7 +20,7 @@ def compute(node: Node, inputs: Inputs, env: Env) -> Artifact:
     source = f"{node.params['dataset']}.{node.params['field']}"
     transforms.check_shape(values, calls, node.params["type"], node.name, source, node.origin)
     arrays = {
-        f"x.{fold}": transforms.apply_transforms(values, calls, split.train)
+        f"x.{fold}": transforms.apply_transforms(values, calls, split.train, node.params["type"] == "text")
         for fold, split in enumerate(dataset.splits)
     }
     return Artifact({"shape": list(arrays["x.0"].shape[1:])}, arrays)
