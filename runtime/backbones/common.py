@@ -148,7 +148,7 @@ def import_vision_libraries() -> None:
     import sys
 
     try:
-        import torchvision  # noqa: F401
+        import torchvision
     except RuntimeError as error:
         if "torchvision::" not in str(error):
             raise
@@ -161,7 +161,7 @@ def import_vision_libraries() -> None:
                 _TORCHVISION_SCHEMAS.define(
                     f"{op}(Tensor dets, Tensor scores, float iou_threshold) -> Tensor"
                 )
-        import torchvision  # noqa: F401, F811
+        import torchvision  # noqa: F401
 
 
 _TORCHVISION_SCHEMAS = None

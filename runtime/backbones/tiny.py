@@ -17,10 +17,44 @@ import torch
 
 from .common import import_vision_libraries
 
-WORDS = (
-    "the a an and or but not is was are good bad great awful fine movie film plot actor story "
-    "love hate like boring fun dull best worst ever never very really quite this that it"
-).split()
+WORDS = [
+    "the",
+    "a",
+    "an",
+    "and",
+    "or",
+    "but",
+    "not",
+    "is",
+    "was",
+    "are",
+    "good",
+    "bad",
+    "great",
+    "awful",
+    "fine",
+    "movie",
+    "film",
+    "plot",
+    "actor",
+    "story",
+    "love",
+    "hate",
+    "like",
+    "boring",
+    "fun",
+    "dull",
+    "best",
+    "worst",
+    "ever",
+    "never",
+    "very",
+    "really",
+    "quite",
+    "this",
+    "that",
+    "it",
+]
 
 
 def bert(folder: Path, layers: int = 2, width: int = 32) -> Path:
@@ -31,7 +65,7 @@ def bert(folder: Path, layers: int = 2, width: int = 32) -> Path:
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, *"abcdefghijklmnopqrstuvwxyz"]
     vocab += [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"]
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder)
+    BertTokenizerFast(vocab={token: i for i, token in enumerate(vocab)}).save_pretrained(folder)
     config = BertConfig(
         vocab_size=len(vocab),
         hidden_size=width,

@@ -68,8 +68,9 @@ class TorchLearner:
         trained = train(model, learner.training, batches)
         from ..backbones.network import frozen_parameters
 
-        for replica in trained:
-            replica.frozen = frozen_parameters(model)
+        frozen = frozen_parameters(model)
+        for replica in trained:  # `parameters`: those trained; `frozen`: those held fixed
+            replica.parameters, replica.frozen = replica.parameters - frozen, frozen
         return trained
 
     def predict(
