@@ -1,0 +1,256 @@
+"""Pretrained backbones: check-time errors, one extraction per backbone, adaptation modes, counts.
+
+Models are tiny and randomly initialised, built from configurations (transformers, timm,
+torchvision), saved to a temporary folder and loaded through the path a user's spec takes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from .backbone_models import configs_only, reviews, tiny_models
+from .conftest import run_cli
+
+HEAD = """
+experiment "backbones" {
+  seed = 0
+}
+
+dataset digits {
+  source = sklearn.digits
+}
+
+modality pixels {
+  from = digits.image
+  type = image
+}
+
+train {
+  epochs = 1
+  batch_size = 64
+}
+"""
+
+
+def _check(root: Path, body: str, name: str = "spec.homog"):
+    (root / name).write_text(HEAD + body, encoding="utf-8")
+    return run_cli("check", name, cwd=root)
+
+
+def _located(stderr: str, code: str) -> tuple[int, int]:
+    found = re.search(rf"spec\.homog:(\d+):(\d+): error\[{code}\]", stderr)
+    assert found, f"no located {code}:\n{stderr}"
+    assert "hint:" in stderr, stderr
+    return int(found.group(1)), int(found.group(2))
+
+
+def _line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+@pytest.fixture
+def configs(tmp_path) -> Path:
+    return configs_only(tmp_path / "models").parent
+
+
+def test_a_missing_backbone_is_a_located_error_at_its_path(configs):
+    body = 'model probe {\n  input = pixels\n  arch  = timm(path = "models/nowhere")\n}\n'
+    checked = _check(configs, body)
+    assert checked.status == 1
+    line, column = _located(checked.stderr, "E270")
+    assert line == _line_of(HEAD + body, "models/nowhere")
+    assert column == (HEAD + body).splitlines()[line - 1].index('"models/nowhere"') + 1
+    assert "save_for_hf" in checked.stderr
+
+
+def test_a_layer_the_backbone_lacks_is_a_located_error_with_the_layers_it_has(configs):
+    body = 'model probe {\n  input = pixels\n  arch  = hf(path = "models/vit", layer = "hidden.9")\n}\n'
+    checked = _check(configs, body)
+    assert checked.status == 1
+    line, _ = _located(checked.stderr, "E271")
+    assert line == _line_of(HEAD + body, "hidden.9")
+    assert "hidden.3" in checked.stderr  # a layer it has, proposed in the hint
+
+
+def test_a_text_backbone_on_an_image_modality_is_a_located_error(configs):
+    body = 'model probe {\n  input = pixels\n  arch  = hf(path = "models/bert")\n}\n'
+    checked = _check(configs, body)
+    assert checked.status == 1
+    line, _ = _located(checked.stderr, "E272")
+    assert line == _line_of(HEAD + body, "models/bert")
+    assert "text model" in checked.stderr
+
+
+def test_a_condition_on_a_backbones_input_and_a_backbone_in_a_fusion_are_refused(configs):
+    body = """
+model probe {
+  input = pixels
+  arch  = timm(path = "models/resnet")
+}
+
+fusion both {
+  inputs   = [pixels, pixels]
+  strategy = concat
+  encoder  = timm(path = "models/resnet")
+}
+
+evaluate {
+  condition noisy {
+    pixels = gaussian_noise(std = 0.5)
+  }
+}
+"""
+    checked = _check(configs, body)
+    assert checked.status == 1
+    assert _located(checked.stderr, "E273")[0] == _line_of(HEAD + body, "gaussian_noise")
+    assert _located(checked.stderr, "E274")[0] == _line_of(HEAD + body, "encoder")
+
+
+def test_probes_of_one_backbone_share_one_extraction_keyed_by_its_weights(configs):
+    from homog.runtime.run import compile_spec
+
+    body = """
+model linear {
+  input = pixels
+  arch  = timm(path = "models/resnet", layer = "block.2", head = linear)
+}
+
+model deep {
+  input = pixels
+  arch  = timm(path = "models/resnet", layer = "block.2", head = mlp, hidden = 16)
+}
+
+model other_layer {
+  input = pixels
+  arch  = timm(path = "models/resnet", layer = "block.3")
+}
+
+model tuned {
+  input = pixels
+  arch  = timm(path = "models/resnet", mode = finetune, blocks = 1)
+}
+"""
+    spec = configs / "spec.homog"
+    spec.write_text(HEAD + body, encoding="utf-8")
+    graph = compile_spec(spec, spec.read_text()).compilation.graph
+    extracts = graph.of_op("extract")
+    outputs = sorted((n.params["output"], n.params["params"].get("layer", "")) for n in extracts)
+    assert outputs == [("features", "block.2"), ("features", "block.3"), ("inputs", "")]
+    shared = next(n for n in extracts if n.params["params"].get("layer") == "block.2")
+    readers = [n for n in graph.of_op("fit") if shared.id in n.deps]
+    assert len(readers) == 2  # the linear and the MLP probe
+    # An edit of the weights changes the extraction's id, and every fit built on it.
+    (configs / "models" / "resnet" / "model.safetensors").write_bytes(b"other weights")
+    again = compile_spec(spec, spec.read_text()).compilation.graph
+    assert {n.id for n in again.of_op("extract")}.isdisjoint({n.id for n in extracts})
+
+
+# --------------------------------------------------------------------------- runs (torch)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> Path:
+    from homog.runtime.backbones.common import import_vision_libraries
+
+    import_vision_libraries()  # torchvision (which timm imports) even where its compiled operators fail
+    pytest.importorskip("timm")
+    pytest.importorskip("transformers")
+    root = tmp_path_factory.mktemp("backbones")
+    tiny_models(root / "models")
+    reviews(root / "reviews.csv")
+    return root
+
+
+def _run(root: Path, name: str, *extra: str):
+    return run_cli("run", "--smoke", "--quiet", "--cache", "cache", "--runs", "runs", *extra, name, cwd=root)
+
+
+def _results(root: Path, ran) -> tuple[Path, dict]:
+    directory = root / ran.stdout.strip().splitlines()[-1]
+    return directory, json.loads((directory / "results.json").read_text(encoding="utf-8"))
+
+
+def test_two_probes_cost_one_forward_pass_and_count_the_backbone_as_frozen(models):
+    body = """
+model linear {
+  input = pixels
+  arch  = timm(path = "models/resnet", layer = "block.2", size = 16)
+}
+
+model deep {
+  input = pixels
+  arch  = timm(path = "models/resnet", layer = "block.2", size = 16, head = mlp, hidden = 8)
+}
+
+model tuned {
+  input = pixels
+  arch  = timm(path = "models/resnet", size = 16, mode = finetune, blocks = 1)
+}
+
+metrics {
+  accuracy
+  cka(layer = penultimate)
+}
+"""
+    (models / "probes.homog").write_text(HEAD + body, encoding="utf-8")
+    ran = _run(models, "probes.homog")
+    assert ran.status == 0, ran.stderr
+    directory, results = _results(models, ran)
+    timings = json.loads((directory / "timings.json").read_text(encoding="utf-8"))
+    extracts = [t for t in timings.values() if t["op"] == "extract"]
+    assert sorted(t["name"].split()[2] for t in extracts) == ["features", "inputs"]
+    fits = {f["learner"]: f for f in results["fits"]}
+    backbone = fits["linear"]["frozen"]
+    assert backbone > 0 and fits["deep"]["frozen"] == backbone
+    # block.2 of timm's test_resnet (its layer2) has 48 channels, spatially averaged; 10 classes
+    assert fits["linear"]["parameters"] == (48 + 1) * 10
+    assert fits["deep"]["parameters"] == (48 + 1) * 8 + (8 + 1) * 10
+    # fine-tuning the last block: part of the backbone trains, the rest is frozen
+    assert 0 < fits["tuned"]["frozen"] < backbone
+    assert fits["tuned"]["parameters"] + fits["tuned"]["frozen"] > backbone
+
+    explained = run_cli("run", "--smoke", "--explain", "--cache", "cache", "--runs", "runs", "probes.homog",
+                        cwd=models)  # fmt: skip
+    assert explained.status == 0, explained.stderr
+    lines = [line for line in explained.stdout.splitlines() + explained.stderr.splitlines() if "extract" in line]
+    assert len(lines) == 2, lines
+
+
+def test_a_text_backbone_reads_text_through_its_tokenizer(models):
+    body = """
+dataset reviews {
+  source = csv("reviews.csv")
+}
+
+modality words {
+  from = reviews.text
+  type = text
+}
+
+model probe {
+  input = words
+  arch  = hf(path = "models/bert", layer = "hidden.2", pooling = mean, max_length = 12)
+}
+
+model adapted {
+  input = words
+  arch  = hf(path = "models/bert", mode = lora, rank = 2, max_length = 12)
+}
+
+metrics {
+  accuracy
+}
+"""
+    text = HEAD.replace("modality pixels {\n  from = digits.image\n  type = image\n}\n", "")
+    text = text.replace("dataset digits {\n  source = sklearn.digits\n}\n", "")
+    (models / "text.homog").write_text(text + body, encoding="utf-8")
+    ran = _run(models, "text.homog")
+    assert ran.status == 0, ran.stderr
+    _, results = _results(models, ran)
+    fits = {f["learner"]: f for f in results["fits"]}
+    assert fits["probe"]["parameters"] == (32 + 1) * 2  # the tiny BERT's width, two classes
+    assert 0 < fits["adapted"]["parameters"] < fits["adapted"]["frozen"]  # adapters and head only
