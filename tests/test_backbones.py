@@ -169,8 +169,8 @@ def _run(root: Path, name: str, *extra: str):
     return run_cli("run", "--smoke", "--quiet", "--cache", "cache", "--runs", "runs", *extra, name, cwd=root)
 
 
-def _results(root: Path, ran) -> tuple[Path, dict]:
-    directory = root / ran.stdout.strip().splitlines()[-1]
+def _results(root: Path, stdout: str) -> tuple[Path, dict]:
+    directory = root / stdout.strip().splitlines()[-1]
     return directory, json.loads((directory / "results.json").read_text(encoding="utf-8"))
 
 
@@ -199,7 +199,7 @@ metrics {
     (models / "probes.homog").write_text(HEAD + body, encoding="utf-8")
     ran = _run(models, "probes.homog")
     assert ran.status == 0, ran.stderr
-    directory, results = _results(models, ran)
+    directory, results = _results(models, ran.stdout)
     timings = json.loads((directory / "timings.json").read_text(encoding="utf-8"))
     extracts = [t for t in timings.values() if t["op"] == "extract"]
     assert sorted(t["name"].split()[2] for t in extracts) == ["features", "inputs"]
@@ -216,7 +216,8 @@ metrics {
     explained = run_cli("run", "--smoke", "--explain", "--cache", "cache", "--runs", "runs", "probes.homog",
                         cwd=models)  # fmt: skip
     assert explained.status == 0, explained.stderr
-    lines = [line for line in explained.stdout.splitlines() + explained.stderr.splitlines() if "extract" in line]
+    said = explained.stdout.splitlines() + explained.stderr.splitlines()
+    lines = [line for line in said if "extract" in line]
     assert len(lines) == 2, lines
 
 
@@ -250,7 +251,135 @@ metrics {
     (models / "text.homog").write_text(text + body, encoding="utf-8")
     ran = _run(models, "text.homog")
     assert ran.status == 0, ran.stderr
-    _, results = _results(models, ran)
+    _, results = _results(models, ran.stdout)
     fits = {f["learner"]: f for f in results["fits"]}
     assert fits["probe"]["parameters"] == (32 + 1) * 2  # the tiny BERT's width, two classes
     assert 0 < fits["adapted"]["parameters"] < fits["adapted"]["frozen"]  # adapters and head only
+
+
+# --------------------------------------------------------------------------- a plugin's own module
+
+PLUGIN_ENTRIES = """
+from homog.compiler.backbones import module_entry
+from homog.compiler.fields import Schema
+
+
+class Params(Schema):
+    width: int = 8
+
+
+def entries():
+    return [module_entry("acme.encoder", "an encoder of our own", Params, "acme_backbone.net")]
+"""
+
+PLUGIN_NET = """
+from torch import nn
+
+from homog.runtime.registry import implements
+
+
+class Encoder(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Linear(4, width), nn.ReLU())
+        self.blocks = nn.ModuleList([nn.Linear(width, width), nn.Linear(width, width)])
+
+    def forward(self, x):
+        h = self.stem(x)
+        for block in self.blocks:
+            h = block(h).relu()
+        return h
+
+
+@implements("architecture", "acme.encoder")
+def build(width):
+    return Encoder(width)
+"""
+
+PLUGIN_SPEC = """
+experiment "own-module" {
+  seed = 0
+}
+
+dataset iris {
+  source = sklearn.iris
+  split  = holdout(test = 0.3)
+}
+
+modality features {
+  from      = iris.features
+  type      = vector
+  transform = [standardize]
+}
+
+model probe_stem {
+  input = features
+  arch  = acme.encoder(width = 8, layer = "stem")
+}
+
+model probe_last {
+  input = features
+  arch  = acme.encoder(width = 8)
+}
+
+model tuned {
+  input = features
+  arch  = acme.encoder(width = 8, mode = finetune, blocks = 1)
+}
+
+train {
+  epochs     = 2
+  batch_size = 32
+}
+
+sweep {
+  seed = 0..1
+}
+
+metrics {
+  accuracy
+  cka(layer = penultimate)
+}
+"""
+
+
+def install_plugin(root: Path) -> dict[str, str]:
+    """A package `acme_backbone` and its dist-info declaring its entry in `homog.registry`; the
+    environment a subprocess needs to see it."""
+    import os
+
+    from homog.compiler.registry import ENTRY_POINT_GROUP
+
+    package = root / "acme_backbone"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "entries.py").write_text(PLUGIN_ENTRIES)
+    (package / "net.py").write_text(PLUGIN_NET)
+    info = root / "acme_backbone-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme_backbone\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\nacme = acme_backbone.entries:entries\n")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH", "")]))
+    return env
+
+
+def test_a_plugins_own_module_is_probed_at_a_named_layer_and_fine_tuned(tmp_path):
+    import subprocess
+    import sys
+
+    env = install_plugin(tmp_path)
+    (tmp_path / "spec.homog").write_text(PLUGIN_SPEC)
+    command = [sys.executable, "-m", "homog.runtime", "run", "--smoke", "--quiet", "--cache", "cache"]
+    ran = subprocess.run([*command, "--runs", "runs", "spec.homog"], cwd=tmp_path, capture_output=True,
+                         text=True, env=env, timeout=600)  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    _, results = _results(tmp_path, ran.stdout)
+    fits = {(f["learner"], f["seed"]): f for f in results["fits"]}
+    backbone = (4 * 8 + 8) + 2 * (8 * 8 + 8)  # stem and two blocks
+    assert fits[("probe_stem", 0)]["frozen"] == backbone
+    assert fits[("probe_stem", 0)]["parameters"] == (8 + 1) * 3  # a linear head on the stem's 8 units
+    # fine-tuning the last of its `blocks`: that block and the head train
+    assert fits[("tuned", 0)]["parameters"] == (8 * 8 + 8) + (8 + 1) * 3
+    assert fits[("tuned", 0)]["frozen"] == backbone - (8 * 8 + 8)
+    assert len(results["metrics"]["accuracy"]["per_run"]) == 6
