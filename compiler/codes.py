@@ -105,3 +105,7 @@ BACKBONE_SHIFTED = define(
 BACKBONE_IN_FUSION = define(
     "E274", "backbone-in-fusion", "A pretrained backbone as a fusion's encoder or head."
 )
+INIT_MISMATCH = define(
+    "E275", "init-mismatch", "A model initialised from a model of another architecture or backend."
+)
+INIT_CYCLE = define("E276", "init-cycle", "Models that initialise each other in a cycle.")

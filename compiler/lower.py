@@ -166,6 +166,8 @@ def _fit_and_predict(low: _Lowering, fit: FitIR) -> None:
     origin = low.origins.get(learner.name)
     name = f"{learner.name} {low.label(learner, point)}".strip()
     inputs = {**views, "load": low.loads[dataset]}
+    if learner.init is not None:  # its weights start from that model's fit at the same point
+        inputs["init"] = low.fits[(learner.init, fit.index)]
     fit_id = low.graph.add("fit", name, _fit_params(low, fit), inputs, resources, origin)
     low.fits[(learner.name, fit.index)] = fit_id
     for condition in low.ir.conditions:
@@ -334,6 +336,8 @@ def _in_dependency_order(learners: list[LearnerIR]) -> list[LearnerIR]:
         if learner.backend == "late":
             for name in learner.inputs:
                 place(by_name[name])
+        if learner.init is not None:  # the model whose trained weights start it
+            place(by_name[learner.init])
         placed.add(learner.name)
         ordered.append(learner)
 

@@ -90,3 +90,6 @@ BACKBONE_UNLOADABLE = define(
 BACKBONE_POOLING = define(
     "E352", "backbone-pooling", "A pooling the layer's output cannot take (cls pooling of a feature map)."
 )
+INIT_NOTHING_MATCHES = define(
+    "E353", "init-nothing-matches", "A model whose `init` model has no weight of the same name and shape."
+)

@@ -45,6 +45,47 @@ def check_backbones(ctx: Context) -> None:
                     "(a late fusion such as strategy = mean)",
                 )
     _conditions(ctx, backbone_models)
+    _inits(ctx)
+
+
+def _inits(ctx: Context) -> None:
+    """`init = NAME`: a torch model of the same architecture entry, and no cycle of them."""
+    edges: dict[str, str] = {}
+    for model in ctx.of_kind("model"):
+        data = model.data
+        if data is None or data.init is None:
+            continue
+        source = ctx.references.get(id(data.init))
+        mine, theirs = ctx.call(data.arch), ctx.call(source.data.arch) if source and source.data else None
+        if mine is None or theirs is None:
+            continue
+        if mine.entry.backend != "torch" or mine.entry.name != theirs.entry.name:
+            ctx.report(
+                codes.INIT_MISMATCH,
+                f"'{model.name}' ({mine.entry.name}) cannot start from the weights of "
+                f"'{source.name}' ({theirs.entry.name})",
+                data.init.span,
+                hint="initialise a torch model from a model of the same architecture",
+                related=(Related(source.data.arch.span, f"'{source.name}' is declared here"),),
+            )
+            continue
+        edges[model.name] = source.name
+    reported: set[str] = set()
+    for start in edges:
+        seen, name = [start], edges[start]
+        while name in edges and name not in seen:
+            seen.append(name)
+            name = edges[name]
+        if name in seen and not reported & set(seen):
+            cycle = seen[seen.index(name) :]
+            reported |= set(cycle)
+            model = ctx.names[cycle[0]]
+            ctx.report(
+                codes.INIT_CYCLE,
+                "models initialise each other in a cycle: " + " -> ".join([*cycle, cycle[0]]),
+                model.data.init.span,
+                hint="one model of the chain must start from its own initial weights: remove its init",
+            )
 
 
 def _files(ctx: Context, call: Call, modality: Declared) -> None:

@@ -48,9 +48,28 @@ def replica_model(
     return Single(network(learner, shapes, classes).to(device), seed or 0, device)
 
 
+def initialise(model: nn.Module, state: dict[str, np.ndarray]) -> None:
+    """Every replica starts from `state` (another model's trained weights) wherever a weight has the
+    same name and shape; the others (an output layer for another number of classes) keep their own
+    initial values. Refused when nothing matches."""
+    for r in range(len(model.generators)):
+        own = model.state_of(r)
+        kept = {k: state[k] if k in state and state[k].shape == v.shape else v for k, v in own.items()}
+        if all(kept[k] is own[k] for k in own):
+            from .. import errors
+
+            raise errors.RunError(
+                errors.INIT_NOTHING_MATCHES,
+                "no weight of the model named by `init` fits this model",
+                "initialise from a model of the same architecture and input shape",
+            )
+        model.load_replica(r, kept)
+
+
 class TorchLearner:
     def __init__(self, params: FitParams, device: torch.device) -> None:
         self.params, self.device = params, device
+        self.initial: dict[str, np.ndarray] | None = None  # weights to start from (`init = NAME`)
 
     def _tensors(self, arrays: list[np.ndarray]) -> list[torch.Tensor]:
         return [torch.as_tensor(x, dtype=torch.float32, device=self.device) for x in arrays]
@@ -58,6 +77,8 @@ class TorchLearner:
     def fit(self, data: TrainingData, seeds: list[int]) -> list[Trained]:
         learner, device = self.params.learner, self.device
         model = replica_model(learner, data.shapes, data.classes, seeds, device)
+        if self.initial is not None:
+            initialise(model, self.initial)
         batches = Batches(
             self._tensors(data.inputs),
             torch.as_tensor(data.labels, device=device),

@@ -33,6 +33,8 @@ def compute_group(nodes: list[Node], inputs: Inputs, env: Env) -> list[Artifact]
     are cached already (the runner stores only the missing ones), because a replica's bits depend on
     the replicas it is stacked with, and the group is part of its id."""
     params, fitting = learner(nodes[0], env)
+    if "init" in inputs:  # start from another model's trained weights (`init = NAME`)
+        fitting.initial = trained_replica(inputs["init"]).state
     seeds = [FitParams.model_validate(node.params).seed for node in nodes]
     start = time.perf_counter()
     trained = dict(zip(seeds, fitting.fit(training_data(inputs, params), seeds), strict=True))
@@ -63,7 +65,10 @@ def compute(node: Node, inputs: Inputs, env: Env) -> Artifact:
     return compute_group([node], inputs, env)[0]
 
 
-def trained(artifact: Artifact) -> Trained:
+def trained_replica(artifact: Artifact) -> Trained:
     meta = artifact.meta
     state = {k[6:]: v for k, v in artifact.arrays.items() if k.startswith("state.")}
     return Trained(state, meta["curves"], meta["parameters"], meta["epochs"], meta.get("frozen", 0))
+
+
+trained = trained_replica  # the name the predict and late_fuse nodes use
