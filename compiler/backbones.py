@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import Field
 
 from .fields import Schema, Text, choice
-from .registry import Entry
+from .registry import Entry, FieldInfo
 
 LIBRARIES = ("hf", "timm", "torchvision", "module")
 MODES = ("probe", "finetune", "full", "lora")
@@ -94,6 +94,38 @@ ENTRIES = [
         "a torchvision image model from a local folder, probed or fine-tuned",
         Vision,
         frozenset({"image"}),
+    ),
+]
+
+
+class ImageFolder(Schema):
+    path: Text
+    size: int | None = Field(None, ge=1)  # resize every image to size x size
+    grey: bool = False  # one channel instead of RGB
+
+
+class TextFiles(Schema):
+    path: Text
+    per: choice("file", "line") = "file"  # one example per file, or per non-blank line
+    suffix: Text = ".txt"
+
+
+SOURCES = [
+    Entry(
+        "source",
+        "image_folder",
+        "image files in one subfolder per class (the subfolder's name is the label)",
+        ImageFolder,
+        ("path",),
+        fields={"image": FieldInfo(None), "label": FieldInfo((), is_label=True)},
+    ),
+    Entry(
+        "source",
+        "text_files",
+        "text files in one subfolder per class; one example per file or per line",
+        TextFiles,
+        ("path",),
+        fields={"text": FieldInfo(None, is_text=True), "label": FieldInfo((), is_label=True)},
     ),
 ]
 

@@ -596,5 +596,6 @@ METRICS = [
 
 def builtin_entries() -> list[Entry]:
     from .backbones import ENTRIES as BACKBONES
+    from .backbones import SOURCES as FOLDERS
 
-    return [*DATA, *TRANSFORMS, *LEARNERS, *BACKBONES, *FUSION, *TRAINING, *CONDITIONS, *METRICS]
+    return [*DATA, *FOLDERS, *TRANSFORMS, *LEARNERS, *BACKBONES, *FUSION, *TRAINING, *CONDITIONS, *METRICS]

@@ -20,7 +20,7 @@ T = TypeVar("T")
 
 # Where the built-in implementations of each kind live.
 MODULES: dict[str, tuple[str, ...]] = {
-    "source": ("homog.runtime.sources",),
+    "source": ("homog.runtime.sources", "homog.runtime.folder_sources"),
     "split": ("homog.runtime.splits",),
     "transform": ("homog.runtime.transforms",),
     "augment": ("homog.runtime.learners.augment",),

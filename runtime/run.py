@@ -68,21 +68,25 @@ def compile_spec(path: Path, text: str, smoke: bool = False, cache: Path | None 
     """Compile once, with the SHA-256 of each data file the spec names (remembered in the cache)."""
     digests: dict[Path, str] = {}
 
+    def record(found: Path) -> str:  # a file in a folder: recorded like a data file, so a re-run sees edits
+        digests[found] = rerun.file_digest(found, cache)
+        return digests[found]
+
     def digest(relative: str) -> str | None:
         file = (path.parent / relative).resolve()
+        if file.is_dir():  # a folder of files (image_folder, text_files): each file recorded
+            from .backbones.files import folder_digest
+
+            return folder_digest(file, record)
         if not file.is_file():
             return None
         digests[file] = rerun.file_digest(file, cache)
         return digests[file]
 
-    def file(found: Path) -> str:  # a backbone's file: recorded like a data file, so a re-run sees edits
-        digests[found] = rerun.file_digest(found, cache)
-        return digests[found]
-
     def backbone(library: str, params: dict) -> dict | None:
         from .backbones.files import describe
 
-        return describe(library, params, path.parent, file)
+        return describe(library, params, path.parent, record)
 
     options = Options(smoke=smoke, digest=digest, backbone=backbone)
     compilation = compile_text(text, str(path), options=options)

@@ -49,7 +49,7 @@ def describe(
         if params.get("download"):
             return {"location": params["path"], "digest": "", "modality": None, "layers": None}
         return None
-    digest = _digest(location, file_digest) if hashing else ""
+    digest = folder_digest(location, file_digest) if hashing else ""
     if location.is_file():
         return {"location": str(location), "digest": digest, "modality": None, "layers": None}
     config = _config(location)
@@ -58,7 +58,7 @@ def describe(
     return {"location": str(location), "digest": digest, "modality": "image", "layers": None}
 
 
-def _digest(location: Path, file_digest) -> str:
+def folder_digest(location: Path, file_digest=None) -> str:
     """SHA-256 over every file of the folder (name and content): weights, configuration, tokenizer."""
     files = [location] if location.is_file() else sorted(p for p in location.rglob("*") if p.is_file())
     total = hashlib.sha256()
