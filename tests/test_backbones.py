@@ -383,3 +383,142 @@ def test_a_plugins_own_module_is_probed_at_a_named_layer_and_fine_tuned(tmp_path
     assert fits[("tuned", 0)]["parameters"] == (8 * 8 + 8) + (8 + 1) * 3
     assert fits[("tuned", 0)]["frozen"] == backbone - (8 * 8 + 8)
     assert len(results["metrics"]["accuracy"]["per_run"]) == 6
+
+
+# --------------------------------------------------------------------------- the acceptance spec
+
+ACCEPTANCE = """
+experiment "four-backbones" {
+  seed = 0
+}
+
+dataset reviews {
+  source = csv("reviews.csv")
+}
+
+dataset digits {
+  source = sklearn.digits
+}
+
+dataset iris {
+  source = sklearn.iris
+}
+
+modality words {
+  from = reviews.text
+  type = text
+}
+
+modality pixels {
+  from = digits.image
+  type = image
+}
+
+modality features {
+  from      = iris.features
+  type      = vector
+  transform = [standardize]
+}
+
+model bert_l1 {
+  input = words
+  arch  = hf(path = "models/bert", layer = "hidden.1", pooling = cls, max_length = 12)
+}
+
+model bert_l2 {
+  input = words
+  arch  = hf(path = "models/bert", layer = "hidden.2", max_length = 12)
+}
+
+model bert_tuned {
+  input = words
+  arch  = hf(path = "models/bert", mode = finetune, blocks = 1, max_length = 12)
+}
+
+model resnet_b2 {
+  input = pixels
+  arch  = timm(path = "models/resnet", layer = "block.2", size = 16)
+}
+
+model resnet_b4 {
+  input = pixels
+  arch  = timm(path = "models/resnet", layer = "block.4", size = 16)
+}
+
+model resnet_tuned {
+  input = pixels
+  arch  = timm(path = "models/resnet", mode = finetune, blocks = 1, size = 16)
+}
+
+model shufflenet_stage3 {
+  input = pixels
+  arch  = torchvision(path = "models/shufflenet", layer = "stage3", size = 32)
+}
+
+model shufflenet_conv5 {
+  input = pixels
+  arch  = torchvision(path = "models/shufflenet", layer = "conv5", size = 32)
+}
+
+model shufflenet_tuned {
+  input = pixels
+  arch  = torchvision(path = "models/shufflenet", mode = full, size = 32)
+}
+
+model own_stem {
+  input = features
+  arch  = acme.encoder(width = 8, layer = "stem")
+}
+
+model own_last {
+  input = features
+  arch  = acme.encoder(width = 8)
+}
+
+model own_tuned {
+  input = features
+  arch  = acme.encoder(width = 8, mode = finetune)
+}
+
+train {
+  epochs     = 2
+  batch_size = 64
+}
+
+sweep {
+  seed = 0..2
+}
+
+metrics {
+  accuracy
+  cka(layer = penultimate)
+  cka(layer = logits)
+}
+"""
+
+
+@pytest.mark.slow
+def test_four_kinds_of_backbone_probed_at_two_layers_and_fine_tuned_run_end_to_end(models, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    env = install_plugin(tmp_path)
+    shutil.copytree(models / "models", tmp_path / "models")
+    shutil.copy(models / "reviews.csv", tmp_path / "reviews.csv")
+    (tmp_path / "spec.homog").write_text(ACCEPTANCE)
+    command = [sys.executable, "-m", "homog.runtime", "run", "--smoke", "--quiet", "--cache", "cache"]
+    ran = subprocess.run([*command, "--runs", "runs", "spec.homog"], cwd=tmp_path, capture_output=True,
+                         text=True, env=env, timeout=1800)  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    directory, results = _results(tmp_path, ran.stdout)
+    learners = {f["learner"] for f in results["fits"]}
+    assert len(learners) == 12 and len(results["fits"]) == 36
+    for fit in results["fits"]:
+        assert fit["frozen"] > 0, fit["name"]  # every one reads a pretrained backbone
+    timings = json.loads((directory / "timings.json").read_text())
+    extracts = sorted(t["name"] for t in timings.values() if t["op"] == "extract")
+    # one per (backbone, layer) for the probes, one per backbone's prepared inputs for the tuned
+    assert len(extracts) == 12, extracts
+    for label in ("cka(layer=penultimate)", "cka(layer=logits)"):
+        assert results["metrics"][label]["per_condition"], label

@@ -43,6 +43,10 @@ class HFBackbone:
 
             self.processor = AutoImageProcessor.from_pretrained(location, **options)
         self.modality = "text" if self.processor is None else "image"
+        # A two-tower model (CLIP, SigLIP): the tower of the modality read.
+        tower = getattr(self.module, "vision_model" if self.modality == "image" else "text_model", None)
+        if isinstance(tower, torch.nn.Module):
+            self.module = tower
 
     def prepare(self, values: np.ndarray) -> np.ndarray:
         if self.modality == "text":
