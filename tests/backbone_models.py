@@ -8,7 +8,11 @@ saves them; cached per session by the fixtures that call it.
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
+import tempfile
+from functools import cache
 from pathlib import Path
 
 
@@ -30,10 +34,15 @@ def configs_only(root: Path) -> Path:
     return root
 
 
-def tiny_models(root: Path) -> Path:
+@cache
+def tiny_models() -> Path:
+    """A folder of tiny models (bert, vit, resnet, shufflenet), built once per test process and
+    removed when it ends; tests name them by absolute path or copy them."""
     from homog.runtime.backbones import tiny
 
-    for make in (tiny.bert, tiny.resnet, tiny.shufflenet):
+    root = Path(tempfile.mkdtemp(prefix="homog-tiny-models-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    for make in (tiny.bert, tiny.vit, tiny.resnet, tiny.shufflenet):
         make(root / make.__name__)
     return root
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -160,7 +161,7 @@ def models(tmp_path_factory) -> Path:
     pytest.importorskip("timm")
     pytest.importorskip("transformers")
     root = tmp_path_factory.mktemp("backbones")
-    tiny_models(root / "models")
+    shutil.copytree(tiny_models(), root / "models")
     reviews(root / "reviews.csv")
     return root
 
