@@ -523,3 +523,15 @@ def test_four_kinds_of_backbone_probed_at_two_layers_and_fine_tuned_run_end_to_e
     assert len(extracts) == 12, extracts
     for label in ("cka(layer=penultimate)", "cka(layer=logits)"):
         assert results["metrics"][label]["per_condition"], label
+
+
+def test_a_layer_only_the_loaded_model_lacks_is_a_located_run_error(models):
+    arch = 'torchvision(path = "models/shufflenet", layer = "stage9")'
+    body = f"model probe {{\n  input = pixels\n  arch  = {arch}\n}}\n"
+    (models / "layer.homog").write_text(HEAD + body, encoding="utf-8")
+    ran = _run(models, "layer.homog")
+    assert ran.status == 1, ran.stderr
+    found = re.search(r"layer\.homog:(\d+):\d+: error\[E350\]", ran.stderr)
+    assert found and "hint:" in ran.stderr, ran.stderr
+    assert "stage3" in ran.stderr or "stage4" in ran.stderr  # the closest layers it has
+    assert (HEAD + body).splitlines()[int(found.group(1)) - 1].startswith("model probe")

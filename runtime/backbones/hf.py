@@ -3,7 +3,6 @@ image processor's size and normalisation; layers are the hidden states (`hidden.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,7 @@ class HFBackbone:
         import_vision_libraries()
         from transformers import AutoModel
 
-        offline = not params.get("download")
-        if offline:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        offline = not params.get("download")  # local files only: nothing is fetched, no request is made
         options = {"revision": params.get("revision"), "local_files_only": offline}
         self.params = params
         self.module = AutoModel.from_pretrained(location, **options)
