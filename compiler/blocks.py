@@ -47,6 +47,7 @@ class TrainBlock(Schema):
 class ModelBlock(Schema):
     input: Ref
     arch: entry("architecture")
+    init: Ref | None = None  # a model whose trained weights (at the same sweep point) start this one
 
 
 class FusionBlock(Schema):

@@ -733,4 +733,18 @@ METRICS += [
 
 
 def builtin_entries() -> list[Entry]:
-    return [*DATA, *TRANSFORMS, *LEARNERS, *FUSION, *TRAINING, *CONDITIONS, *METRICS, *EXTERNAL]
+    from .backbones import ENTRIES as BACKBONES
+    from .backbones import SOURCES as FOLDERS
+
+    return [
+        *DATA,
+        *FOLDERS,
+        *TRANSFORMS,
+        *LEARNERS,
+        *BACKBONES,
+        *FUSION,
+        *TRAINING,
+        *CONDITIONS,
+        *METRICS,
+        *EXTERNAL,
+    ]

@@ -97,3 +97,20 @@ CONDITION_SHIFTS_NOTHING = define(
 UNKNOWN_LAYER = define(
     "E290", "unknown-layer", "A layer a representation metric selects that a learner's network does not have."
 )
+
+# Pretrained backbones (compiler/backbones.py).
+BACKBONE_MISSING = define("E270", "backbone-missing", "A backbone whose files are not on this machine.")
+UNKNOWN_BACKBONE_LAYER = define("E271", "unknown-backbone-layer", "A layer name the backbone does not have.")
+BACKBONE_MODALITY = define(
+    "E272", "backbone-modality", "A backbone given a modality of another kind (a text model on images)."
+)
+BACKBONE_SHIFTED = define(
+    "E273", "backbone-shifted", "A test-time condition on a modality that a pretrained backbone reads."
+)
+BACKBONE_IN_FUSION = define(
+    "E274", "backbone-in-fusion", "A pretrained backbone as a fusion's encoder or head."
+)
+INIT_MISMATCH = define(
+    "E275", "init-mismatch", "A model initialised from a model of another architecture or backend."
+)
+INIT_CYCLE = define("E276", "init-cycle", "Models that initialise each other in a cycle.")

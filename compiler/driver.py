@@ -29,6 +29,9 @@ class Options:
     smoke: bool = False  # the reduced mode: few epochs, small forests, at most `smoke_rows` examples
     smoke_rows: int = 300
     digest: Callable[[str], str | None] | None = None  # a data file's path -> its SHA-256 (None: absent)
+    # A backbone entry's (library, params) -> what its files say: {"digest", "modality", "layers",
+    # "location"}, or None when they are not there (compiler/passes/backbones.py)
+    backbone: Callable[[str, dict], dict | None] | None = None
 
 
 @dataclass

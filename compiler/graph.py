@@ -23,6 +23,7 @@ from .hashing import content_hash
 OP_VERSIONS = {
     "load": 1,
     "view": 1,
+    "extract": 1,
     "fit": 4,  # 4: a vectorised group's seeds are part of its fits' ids; a partial group retrains whole
     "predict": 2,  # 2: predictions carry their test examples' rows (`examples`)
     "late_fuse": 2,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_serializer
 
 from .hashing import canonical_json
 
@@ -73,6 +73,17 @@ class LearnerIR(IR):
     # and a late fusion of such learners: on all the training data (data_fraction = 1) their fits
     # are one fit for every seed, "deterministic: the seed has no effect".
     seeded: bool = True
+    # A model whose trained weights, at the same sweep point, initialise this one (`init = NAME`):
+    # pretrained on its data, adapted on this one's. Left out of the serialised form when None, so
+    # that learners without it keep their ids.
+    init: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset_init(self, handler):
+        data = handler(self)
+        if isinstance(data, dict) and data.get("init") is None:
+            data.pop("init", None)
+        return data
 
 
 class ConditionIR(IR):

@@ -63,6 +63,8 @@ def lower(ctx: Context) -> None:
             origins(ctx),
             smoke_rows=options.smoke_rows if options and options.smoke else None,
             digest=options.digest if options else None,
+            backbone=options.backbone if options else None,
+            registry=ctx.registry,
         )
     except NotHashable as error:
         ctx.report(
@@ -83,6 +85,7 @@ class _Lowering:
         self.fits: dict[tuple[str, int], str] = {}
         self.predictions: dict[tuple[str, int, str], str] = {}
         self.externals: dict[str, str] = {}  # external source -> its node
+        self.backbone, self.registry = None, None  # what a backbone's files say; the registry
         self.modalities = {m.name: m for m in ir.modalities}
         self.learners = {learner.name: learner for learner in ir.learners}
         self.varying = [axis for axis in POINT_AXES if len({getattr(p, axis) for p in ir.sweep}) > 1]
@@ -136,12 +139,15 @@ def lower_ir(
     origins: dict[str, Span] | None = None,
     smoke_rows: int | None = None,
     digest=None,
+    backbone=None,
+    registry=None,
 ) -> Graph:
     """`smoke_rows` caps each dataset's examples (the reduced mode of `homogc run --smoke`).
     `digest(path)` gives the SHA-256 of a data file named by the spec (None when there is no such
     file): the compiler reads no files, and a file's digest in its load node makes an edit of the
     file recompute everything built on it."""
     low = _Lowering(ir, origins or {})
+    low.backbone, low.registry = backbone, registry
     for d in ir.datasets:
         params = {"source": d.source.model_dump(), "split": d.split.model_dump(), "seed": ir.experiment.seed}
         if smoke_rows:
@@ -184,6 +190,7 @@ def lower_ir(
 def _fit_and_predict(low: _Lowering, fit: FitIR) -> None:
     learner, point = fit.learner, fit.point
     views = {f"view.{name}": low.views[name] for name in learner.inputs}
+    views.update(_extractions(low, learner))
     dataset = low.dataset_of(learner)
     resources = {"backend": learner.backend, "device": low.ir.experiment.device}
     if learner.backend != "torch":
@@ -191,6 +198,8 @@ def _fit_and_predict(low: _Lowering, fit: FitIR) -> None:
     origin = low.origins.get(learner.name)
     name = f"{learner.name} {low.label(learner, point)}".strip()
     inputs = {**views, "load": low.loads[dataset]}
+    if learner.init is not None:  # its weights start from that model's fit at the same point
+        inputs["init"] = low.fits[(learner.init, fit.index)]
     fit_id = low.graph.add("fit", name, _fit_params(low, fit), inputs, resources, origin)
     low.fits[(learner.name, fit.index)] = fit_id
     for condition in low.ir.conditions:
@@ -231,6 +240,31 @@ def layer_capture(metrics: list[MetricIR], learner: LearnerIR) -> dict[str, Any]
     sizes = [m.params.get("examples") for m in wanted]
     storage = "float16" if all(m.params.get("storage") == "float16" for m in wanted) else "float32"
     return {"select": select, "storage": storage, "examples": None if None in sizes else max(sizes)}
+
+
+def _extractions(low: _Lowering, learner: LearnerIR) -> dict[str, str]:
+    """A pretrained backbone's learner reads its modality through an `extract` node: frozen features
+    (a probe) or the backbone's preprocessed inputs (fine-tuning), keyed by the backbone, the digest
+    of its weight files and the modality, so that every probe of one backbone shares one pass."""
+    from .backbones import extraction
+    from .registry import default_registry
+
+    arch = learner.arch
+    entry = (low.registry or default_registry()).get("architecture", arch.name) if arch else None
+    if entry is None or not entry.backbone:
+        return {}
+    (modality,) = learner.inputs
+    params = {**extraction(arch.name, arch.params), "modality": modality, "library": entry.backbone}
+    found = low.backbone(entry.backbone, arch.params) if low.backbone and arch.params.get("path") else None
+    if found:
+        params["weights"] = found["digest"]
+    name = f"{modality} {arch.name}:{arch.params.get('path') or arch.name} {params['output']}"
+    if params["output"] == "features":
+        name += f" {arch.params['layer']} {arch.params['pooling']}"
+    resources = {"backend": "torch", "device": low.ir.experiment.device}
+    inputs = {"view": low.views[modality]}
+    node = low.graph.add("extract", name, params, inputs, resources, low.origins.get(learner.name))
+    return {f"view.{modality}": node}
 
 
 def _fit_params(low: _Lowering, fit: FitIR) -> dict[str, Any]:
@@ -385,6 +419,8 @@ def _in_dependency_order(learners: list[LearnerIR]) -> list[LearnerIR]:
         if learner.backend == "late":
             for name in learner.inputs:
                 place(by_name[name])
+        if learner.init is not None:  # the model whose trained weights start it
+            place(by_name[learner.init])
         placed.add(learner.name)
         ordered.append(learner)
 

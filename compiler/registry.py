@@ -80,6 +80,9 @@ class Entry:
     # (the runtime's forward hooks); None where only the network can tell (checked at run time: E370)
     layer_names: Callable[[dict], list[str]] | None = None
     implementation: str = ""  # plugins: the module whose import registers the implementation
+    # architectures: a pretrained backbone's library ("hf", "timm", "torchvision", "module"; see
+    # compiler/backbones.py), read by an `extract` node; "" for a network trained from scratch
+    backbone: str = ""
     # metrics
     scope: str = ""  # run | across | pairwise | population | test | cluster
     needs_representations: bool = False

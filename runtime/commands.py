@@ -67,10 +67,23 @@ def _compile(path: str, reporter: Reporter, strict: bool = False) -> tuple[Compi
     text, status = load_text(path, reporter)
     if text is None:
         return None, status
-    compilation = compile_text(text, path)
+    compilation = compile_text(text, path, options=_check_options(path))
     reporter.report(compilation.diagnostics)
     failed = not compilation.ok or (strict and compilation.diagnostics)
     return compilation, EXIT_SPEC if failed else EXIT_OK
+
+
+def _check_options(path: str):
+    """`check` reads what a backbone's files say (a JSON file; `run` also hashes the weights)."""
+    from pathlib import Path
+
+    from homog.compiler.driver import Options
+
+    from .backbones.files import describe
+
+    return Options(
+        backbone=lambda library, params: describe(library, params, Path(path).parent, hashing=False)
+    )
 
 
 def cmd_check(args: argparse.Namespace, reporter: Reporter) -> int:

@@ -89,6 +89,22 @@ CACHE_ENTRY_DAMAGED = define(
     "E342", "cache-entry-damaged", "A cache entry found damaged while a run was reading it."
 )
 
+# Pretrained backbones (E35x).
+BACKBONE_UNKNOWN_LAYER = define(
+    "E350", "backbone-unknown-layer", "A layer name the backbone does not have (found when it is loaded)."
+)
+BACKBONE_UNLOADABLE = define(
+    "E351",
+    "backbone-unloadable",
+    "A backbone whose files cannot be loaded: missing, unsafe format, or a library not installed.",
+)
+BACKBONE_POOLING = define(
+    "E352", "backbone-pooling", "A pooling the layer's output cannot take (cls pooling of a feature map)."
+)
+INIT_NOTHING_MATCHES = define(
+    "E353", "init-nothing-matches", "A model whose `init` model has no weight of the same name and shape."
+)
+
 # External runs (E360-E369) are defined beside their readers; imported here so that every runtime
 # code is known wherever the runtime's errors are.
 from .external import errors as _external_errors  # noqa: E402, F401

@@ -20,12 +20,16 @@ T = TypeVar("T")
 
 # Where the built-in implementations of each kind live.
 MODULES: dict[str, tuple[str, ...]] = {
-    "source": ("homog.runtime.sources",),
+    "source": ("homog.runtime.sources", "homog.runtime.folder_sources"),
     "split": ("homog.runtime.splits",),
     "transform": ("homog.runtime.transforms",),
     "augment": ("homog.runtime.learners.augment",),
     "condition": ("homog.runtime.transforms",),
-    "architecture": ("homog.runtime.learners.sklearn_backend", "homog.runtime.architectures"),
+    "architecture": (
+        "homog.runtime.learners.sklearn_backend",
+        "homog.runtime.architectures",
+        "homog.runtime.backbones.network",
+    ),
     "fusion": ("homog.runtime.nodes.late_fuse", "homog.runtime.architectures"),
     "optimizer": ("homog.runtime.learners.optimizers",),
     "schedule": ("homog.runtime.learners.schedules",),

@@ -60,6 +60,7 @@ class Fit(Model):
     parameters: int
     epochs: int
     seconds: float
+    frozen: int = 0  # weights not trained: a probed backbone's, or a fine-tune's frozen blocks
 
 
 class External(Model):

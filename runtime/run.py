@@ -11,7 +11,6 @@ Where it reads and writes is decided in `paths.py`.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import sys
@@ -70,18 +69,28 @@ def compile_spec(path: Path, text: str, smoke: bool = False, cache: Path | None 
     """Compile once, with the SHA-256 of each data file the spec names (remembered in the cache)."""
     digests: dict[Path, str] = {}
 
+    def record(found: Path) -> str:  # a file in a folder: recorded like a data file, so a re-run sees edits
+        digests[found] = rerun.file_digest(found, cache)
+        return digests[found]
+
     def digest(relative: str) -> str | None:
         file = (path.parent / relative).resolve()
-        if file.is_dir():  # a folder of files (an external source): the digests of what it holds
-            inside = sorted(p for p in file.rglob("*") if p.is_file())
-            listed = [f"{p.relative_to(file)}:{rerun.file_digest(p, cache)}" for p in inside]
-            return hashlib.sha256("\n".join(listed).encode()).hexdigest()
+        if file.is_dir():  # a folder of files (image_folder, text_files): each file recorded
+            from .backbones.files import folder_digest
+
+            return folder_digest(file, record)
         if not file.is_file():
             return None
         digests[file] = rerun.file_digest(file, cache)
         return digests[file]
 
-    compilation = compile_text(text, str(path), options=Options(smoke=smoke, digest=digest))
+    def backbone(library: str, params: dict) -> dict | None:
+        from .backbones.files import describe
+
+        return describe(library, params, path.parent, record)
+
+    options = Options(smoke=smoke, digest=digest, backbone=backbone)
+    compilation = compile_text(text, str(path), options=options)
     return Spec(path, text, compilation, digests)
 
 

@@ -18,7 +18,10 @@ from . import errors
 from .registry import implementation, implements
 
 
-def apply_transforms(values: np.ndarray, transforms: list[CallIR], train: np.ndarray) -> np.ndarray:
+def apply_transforms(
+    values: np.ndarray, transforms: list[CallIR], train: np.ndarray, keep_text: bool = False
+) -> np.ndarray:
+    """`keep_text`: a `text` modality may stay text (a backbone's tokenizer reads it)."""
     x = values
     for transform in transforms:
         text = _is_text(x)
@@ -29,6 +32,8 @@ def apply_transforms(values: np.ndarray, transforms: list[CallIR], train: np.nda
                 raise
             raise _text_error(f"'{transform.name}' needs numbers, but the examples are text") from error
     if _is_text(x):
+        if keep_text:
+            return x.astype(str)
         raise _text_error("the examples are still text after the transforms")
     return x.astype(np.float32, copy=False) if x.dtype.kind in "fiub" else x
 

@@ -111,7 +111,7 @@ def test_json_lines_carry_the_whole_diagnostic(tmp_path):
 
 
 def test_internal_error_is_reported_as_a_bug_without_traceback(monkeypatch):
-    def explode(text, path):
+    def explode(text, path, **options):
         raise RuntimeError("boom")
 
     import homog.compiler.driver

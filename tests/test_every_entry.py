@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import html
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -55,6 +56,17 @@ ARGS: dict[tuple[str, str], str] = {
     ("condition", "gaussian_noise"): "std = 0.5",
     ("condition", "feature_dropout"): "p = 0.3",
     ("condition", "occlusion"): "size = 3",
+    # Pretrained backbones: tiny models written in the workspace (`_write_backbones`), as a user saves them
+    ("architecture", "hf"): 'path = "tiny/vit", size = 16',
+    ("architecture", "timm"): 'path = "tiny/resnet", size = 16',
+    ("architecture", "torchvision"): 'path = "tiny/shufflenet", size = 16',
+    ("source", "image_folder"): 'path = "folders/images", size = 8, grey = true',
+    ("source", "text_files"): 'path = "folders/texts", per = line',
+}
+# Sources read from folders: the field a model reads, its type and transforms.
+FOLDER_SOURCES = {
+    "image_folder": ("image", "vector", "[flatten, standardize]"),
+    "text_files": ("text", "vector", "[hashed_ngrams(features = 32)]"),
 }
 
 
@@ -157,6 +169,14 @@ FILE_SOURCES = {
 
 
 def source_spec(entry: Entry) -> str:
+    if entry.name in FOLDER_SOURCES:
+        field, type_, transform = FOLDER_SOURCES[entry.name]
+        blocks = [
+            _dataset("data", _call(entry)),
+            _modality("view", f"data.{field}", type_, transform),
+            _model("net", "view", MLP),
+        ]
+        return _spec(entry, blocks)
     if entry.fields is not None:  # the source says its fields: a model on its first vector field
         field = next(
             (n for n, f in entry.fields.items() if not f.is_label and f.shape and len(f.shape) == 1), None
@@ -375,6 +395,32 @@ def workspace(tmp_path_factory) -> Path:
     return root
 
 
+def _write_folders(root: Path) -> None:
+    """Folders of images and of text files, one subfolder per class."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label, level in (("dark", 40), ("light", 200)):
+        folder = root / "folders" / "images" / label
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(30):
+            pixels = np.clip(rng.normal(level, 30, size=(9, 9, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(folder / f"{i}.png")
+    for label, words in (("pos", "good great fine"), ("neg", "bad awful poor")):
+        folder = root / "folders" / "texts" / label
+        folder.mkdir(parents=True, exist_ok=True)
+        lines = [" ".join(rng.choice(words.split(), size=3)) for _ in range(30)]
+        (folder / "notes.txt").write_text("\n".join(lines), encoding="utf-8")
+
+
+def _write_backbones(root: Path) -> None:
+    """Tiny randomly initialised models of each library, built from configurations (once)."""
+    from .backbone_models import tiny_models
+
+    if not (root / "tiny").exists():
+        shutil.copytree(tiny_models(), root / "tiny")
+
+
 def _id(entry: Entry) -> str:
     return f"{entry.kind}:{entry.name}"
 
@@ -394,6 +440,11 @@ def test_entry_checks_runs_and_reports(entry, workspace):
     generate = GENERATORS.get(entry.kind)
     if generate is None:
         pytest.fail(f"no spec generator for the kind {entry.kind!r} of {entry.name!r}: add one to GENERATORS")
+    if entry.kind == "source" and entry.name in FOLDER_SOURCES:
+        pytest.importorskip("PIL")
+        _write_folders(workspace)
+    if entry.backbone:
+        _write_backbones(workspace)
     text = generate(entry)
     spec = workspace / f"{entry.kind}-{entry.name.replace('.', '_')}.homog"
     spec.write_text(text, encoding="utf-8")

@@ -165,6 +165,7 @@ def _learner(ctx: Context, learner: Declared) -> LearnerIR:
         training=_training(ctx, learner) if backend == "torch" else None,
         representations=list(learner_representations(ctx, learner)),
         seeded=seeded,
+        init=data.init.name if learner.kind == "model" and data.init is not None else None,
     )
 
 

@@ -20,6 +20,8 @@ def resolve(ctx: Context) -> None:
             _field(ctx, data.from_)
         elif declared.kind == "model" and data is not None:
             _lookup(ctx, data.input, ("modality",))
+            if data.init is not None:
+                _lookup(ctx, data.init, ("model",))
         elif declared.kind == "fusion" and data is not None:
             for symbol in data.inputs:
                 _lookup(ctx, symbol, ("modality", *LEARNER_KINDS))

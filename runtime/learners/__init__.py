@@ -51,6 +51,7 @@ class Trained:
     curves: dict[str, list[float]]
     parameters: int
     epochs: int
+    frozen: int = 0  # weights held and not trained (a frozen backbone's); `parameters` counts all
 
 
 @dataclass

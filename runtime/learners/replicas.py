@@ -227,6 +227,10 @@ class Vectorised(nn.Module):
         finally:
             self.tape.recording = False
 
+    @property
+    def network(self) -> nn.Module:
+        return self._network[0]
+
     def train(self, mode: bool = True) -> Vectorised:
         super().train(mode)
         self._network[0].train(mode)
@@ -278,3 +282,54 @@ class Vectorised(nn.Module):
 
     def clip_gradients(self, max_norm: float) -> None:
         clip_per_replica(self.stacked, max_norm)
+
+
+class Looped(nn.Module):
+    """R replicas of a network that `vmap` cannot batch: one with buffers updated in training
+    (batch norm's running statistics) or weights held frozen (a partly fine-tuned backbone). Each
+    replica is its own network, run one after another; its dropout draws from its own random
+    state, so its bits do not depend on the other members of the group."""
+
+    def __init__(self, build: Callable[[], nn.Module], seeds: list[int | None], device: torch.device) -> None:
+        super().__init__()
+        self.generators = [generator(seed or 0, device) for seed in seeds]
+        self.device = device
+        self.networks = nn.ModuleList()
+        self.states = []  # each replica's random state for its dropout
+        for seed in seeds:
+            with torch.random.fork_rng(devices=[]):
+                if seed is not None:
+                    torch.manual_seed(seed)
+                self.networks.append(build().to(device))
+                self.states.append(torch.get_rng_state())
+
+    @property
+    def network(self) -> nn.Module:
+        return self.networks[0]
+
+    def forward(self, inputs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(R, batch, *shape) per modality -> (logits, penultimate), each (R, batch, ...)."""
+        outputs = []
+        for r, network in enumerate(self.networks):
+            with torch.random.fork_rng(devices=[]):
+                torch.set_rng_state(self.states[r])
+                outputs.append(network(*(x[r] for x in inputs)))
+                self.states[r] = torch.get_rng_state()
+        logits, features = zip(*outputs, strict=True)
+        return torch.stack(logits), torch.stack(features)
+
+    def state_of(self, r: int) -> dict[str, np.ndarray]:
+        return {n: v.detach().cpu().numpy().copy() for n, v in self.networks[r].state_dict().items()}
+
+    def load_replica(self, r: int, state: dict[str, np.ndarray]) -> None:
+        own = self.networks[r].state_dict()
+        self.networks[r].load_state_dict({n: torch.from_numpy(np.asarray(state[n])) for n in own})
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.networks[0].parameters())
+
+    def clip_gradients(self, max_norm: float) -> None:
+        for network in self.networks:  # each replica's norm on its own, as alone
+            trainable = [p for p in network.parameters() if p.grad is not None]
+            if trainable:
+                torch.nn.utils.clip_grad_norm_(trainable, max_norm)

@@ -13,14 +13,16 @@ from homog.compiler.ir import CallIR, FitParams, LearnerIR
 
 from ..architectures.fusions import Fusion, build
 from . import Outputs, Trained, TrainingData
-from .replicas import StackedNet, StackShape, Vectorised
+from .replicas import Looped, StackedNet, StackShape, Vectorised
 from .training import Batches, train
 
 
 def network(learner: LearnerIR, shapes: list[tuple[int, ...]], classes: int) -> nn.Module:
     """One replica's network, as the registry's implementations build it."""
     if learner.kind == "model":
-        return build(learner.arch, shapes[0], classes)
+        from ..backbones.network import backbone_network  # a pretrained backbone, probed or adapted
+
+        return backbone_network(learner.arch, shapes[0], classes) or build(learner.arch, shapes[0], classes)
     return Fusion(shapes, classes, learner.strategy, learner.encoder, learner.head)
 
 
@@ -42,7 +44,21 @@ def replica_model(
             encoders = [_stack(learner.encoder, math.prod(shape), None) for shape in shapes]
             head = _stack(learner.head, sum(e.sizes[-1] for e in encoders), classes)
         return StackedNet([seed or 0 for seed in seeds], encoders, head, device).to(device)
+    if _adapts_a_backbone(learner):
+        return Looped(lambda: network(learner, shapes, classes), seeds, device)
     return Vectorised(lambda: network(learner, shapes, classes), seeds, shapes, device)
+
+
+def _adapts_a_backbone(learner: LearnerIR) -> bool:
+    """A pretrained backbone fine-tuned in place: buffers updated in training and frozen weights,
+    which `vmap` cannot batch, so its replicas are networks of their own (a probe is only a head)."""
+    from homog.compiler.backbones import is_probe
+    from homog.compiler.registry import default_registry
+
+    if learner.kind != "model":
+        return False
+    entry = default_registry().get("architecture", learner.arch.name)
+    return bool(entry and entry.backbone) and not is_probe(learner.arch.params)
 
 
 def _stacks_as_mlps(learner: LearnerIR) -> bool:
@@ -54,9 +70,28 @@ def _stacks_as_mlps(learner: LearnerIR) -> bool:
 EVALUATION_BLOCK = 8192  # examples per forward pass when predicting
 
 
+def initialise(model: nn.Module, state: dict[str, np.ndarray]) -> None:
+    """Every replica starts from `state` (another model's trained weights) wherever a weight has the
+    same name and shape; the others (an output layer for another number of classes) keep their own
+    initial values. Refused when nothing matches."""
+    for r in range(len(model.generators)):
+        own = model.state_of(r)
+        kept = {k: state[k] if k in state and state[k].shape == v.shape else v for k, v in own.items()}
+        if all(kept[k] is own[k] for k in own):
+            from .. import errors
+
+            raise errors.RunError(
+                errors.INIT_NOTHING_MATCHES,
+                "no weight of the model named by `init` fits this model",
+                "initialise from a model of the same architecture and input shape",
+            )
+        model.load_replica(r, kept)
+
+
 class TorchLearner:
     def __init__(self, params: FitParams, device: torch.device) -> None:
         self.params, self.device = params, device
+        self.initial: dict[str, np.ndarray] | None = None  # weights to start from (`init = NAME`)
 
     def _tensors(self, arrays: list[np.ndarray]) -> list[torch.Tensor]:
         return [torch.as_tensor(x, dtype=torch.float32, device=self.device) for x in arrays]
@@ -82,14 +117,23 @@ class TorchLearner:
                 torch.as_tensor(data.train(self.params.data_fraction, s), device=device) for s in chosen
             ]
             model = replica_model(learner, data.shapes, data.classes, chosen, device)
+            if self.initial is not None:
+                initialise(model, self.initial)
             jobs.append((model, Batches(inputs, labels, trains, validation, augments)))
         if device.type != "cpu":
-            return [
-                trained
+            trained = [
+                one
                 for i, (model, batches) in enumerate(jobs)
-                for trained in train(model, learner.training, batches, on_epoch if i == 0 else None)
+                for one in train(model, learner.training, batches, on_epoch if i == 0 else None)
             ]
-        return [trained for part in _in_threads(jobs, learner.training, on_epoch) for trained in part]
+        else:
+            trained = [one for part in _in_threads(jobs, learner.training, on_epoch) for one in part]
+        from ..backbones.network import frozen_parameters
+
+        frozen = frozen_parameters(jobs[0][0])
+        for replica in trained:  # `parameters`: those trained; `frozen`: those held fixed
+            replica.parameters, replica.frozen = replica.parameters - frozen, frozen
+        return trained
 
     def predict(
         self, trained: Trained, data: TrainingData, x: list[np.ndarray], layers: list[str]

@@ -16,7 +16,12 @@ def compute(node: Node, inputs: Inputs, env: Env) -> Artifact:
     params = node.params
     metrics = {name[len("metric.") :]: inputs[name].meta["result"] for name in inputs.named("metric.")}
     fits = [
-        {**record, "node": record["node"][:8], **{k: inputs[record["node"]].meta[k] for k in FIT_FIELDS}}
+        {
+            **record,
+            "node": record["node"][:8],
+            **{k: inputs[record["node"]].meta[k] for k in FIT_FIELDS},
+            "frozen": inputs[record["node"]].meta.get("frozen", 0),
+        }
         for record in params["fits"]
     ]
     results = Results.model_validate(

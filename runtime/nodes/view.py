@@ -21,7 +21,7 @@ def compute(node: Node, inputs: Inputs, env: Env) -> Artifact:
     transforms.check_shape(values, calls, node.params["type"], node.name, source, node.origin)
     arrays = {
         f"x.{fold}": transforms.apply_transforms(
-            _imputed(values, dataset, split.train, node), calls, split.train
+            _imputed(values, dataset, split.train, node), calls, split.train, node.params["type"] == "text"
         )
         for fold, split in enumerate(dataset.splits)
     }
