@@ -128,7 +128,7 @@ def test_completion_knows_the_block_it_is_in():
     top = {item.label for item in completions(text, 3, 0)}
     assert {"experiment", "dataset", "model", "fusion", "metrics", "report"} <= top and "condition" not in top
     inside_model = {item.label for item in completions(text, 5, 2)}
-    assert inside_model == {"input", "arch", "train"}
+    assert inside_model == {"input", "arch", "train", "init"}
     metrics = {item.label for item in completions(text, 9, 2)}
     assert {"accuracy", "agreement", "cka"} <= metrics and "mlp" not in metrics
     modality = "modality m {\n  type = \n}\n"

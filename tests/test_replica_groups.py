@@ -99,7 +99,9 @@ def _grouped_equals_alone_and_bits_ignore_the_group(learner: dict, data, bits: f
 
 
 TORCH_ARCHITECTURES = [
-    e.name for e in builtin_entries() if e.kind == "architecture" and e.backend == "torch"
+    e.name
+    for e in builtin_entries()
+    if e.kind == "architecture" and e.backend == "torch" and not e.backbone  # backbones: test_backbones
 ]  # fmt: skip
 
 
