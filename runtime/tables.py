@@ -96,16 +96,16 @@ def _pairwise(results: Results) -> list[tuple[str, Pairwise]]:
     return [(label, m) for label, m in sorted(results.metrics.items()) if isinstance(m, Pairwise)]
 
 
+def _where(label: str, entry: Any) -> dict[str, Any]:
+    """The columns that name a population: the metric, and the dataset, condition and fold."""
+    return {"metric": label, "dataset": entry.dataset, "condition": entry.condition, "fold": entry.fold}
+
+
 def pairwise(results: Results) -> pd.DataFrame:
     rows = []
     for label, metric in _pairwise(results):
         for entry in metric.per_condition:
-            where = {
-                "metric": label,
-                "dataset": entry.dataset,
-                "condition": entry.condition,
-                "fold": entry.fold,
-            }
+            where = _where(label, entry)
             for i, a in enumerate(entry.runs):
                 for j, b in enumerate(entry.runs):
                     rows.append({**where, **_run(a, "_a"), **_run(b, "_b"), "value": entry.matrix[i][j]})
@@ -116,12 +116,7 @@ def between(results: Results) -> pd.DataFrame:
     rows = []
     for label, metric in _pairwise(results):
         for entry in metric.per_condition:
-            where = {
-                "metric": label,
-                "dataset": entry.dataset,
-                "condition": entry.condition,
-                "fold": entry.fold,
-            }
+            where = _where(label, entry)
             rows += [{**where, **block.model_dump()} for block in entry.between_learners]
     return _frame(rows, ["metric", "dataset", "condition", "fold", "a", "b", "n", "mean", "low", "high"])
 
@@ -130,12 +125,7 @@ def within(results: Results) -> pd.DataFrame:
     rows = []
     for label, metric in _pairwise(results):
         for entry in metric.per_condition:
-            where = {
-                "metric": label,
-                "dataset": entry.dataset,
-                "condition": entry.condition,
-                "fold": entry.fold,
-            }
+            where = _where(label, entry)
             for w in entry.within_learners:
                 rows.append({**where, **w.model_dump(exclude={"ci95"}), **_interval(w.ci95)})
     return _frame(
@@ -150,12 +140,7 @@ def population(results: Results) -> pd.DataFrame:
         if not isinstance(metric, Population):
             continue
         for entry in metric.per_condition:
-            where = {
-                "metric": label,
-                "dataset": entry.dataset,
-                "condition": entry.condition,
-                "fold": entry.fold,
-            }
+            where = _where(label, entry)
             for h in entry.across_learners:
                 found = h.model_dump(exclude=drop)
                 point = {"seed": h.point.seed, **_axes(h.point)}
