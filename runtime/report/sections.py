@@ -163,6 +163,8 @@ def cluster_order(matrix: list[list[float | None]], similarity: bool = True) -> 
 
     m = np.array([[np.nan if v is None else v for v in row] for row in matrix], dtype=float)
     distance = 1.0 - m if similarity else m.copy()
+    if len(m) < 3 or not np.isfinite(distance).any():  # nothing to order by
+        return list(range(len(m)))
     distance = np.where(np.isfinite(distance), distance, np.nanmax(distance[np.isfinite(distance)]))
     distance = np.clip((distance + distance.T) / 2, 0.0, None)
     np.fill_diagonal(distance, 0.0)

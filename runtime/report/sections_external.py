@@ -13,7 +13,7 @@ from markupsafe import Markup
 from ..results import Pairwise, Results
 from . import figures
 from .figures import slug
-from .sections import EXTERNAL_DRAWN, Items, _domain, _implementation, section
+from .sections import EXTERNAL_DRAWN, Items, _domain, _implementation, cluster_order, section
 
 
 def _png(matrix: np.ndarray, low: float, high: float, scale: int) -> bytes:
@@ -54,21 +54,6 @@ def _image(matrix: np.ndarray, title: str) -> Markup:
     )
 
 
-def _order(matrix: np.ndarray) -> list[int]:
-    """Rows in the leaf order of an average-linkage clustering on 1 - similarity (NaN as far)."""
-    n = len(matrix)
-    if n < 3:
-        return list(range(n))
-    from scipy.cluster.hierarchy import leaves_list, linkage
-    from scipy.spatial.distance import squareform
-
-    distance = 1.0 - np.nan_to_num(matrix, nan=np.nanmin(matrix) if np.isfinite(matrix).any() else 0.0)
-    distance = (distance + distance.T) / 2
-    distance -= distance.min()
-    np.fill_diagonal(distance, 0.0)
-    return [int(i) for i in leaves_list(linkage(squareform(distance, checks=False), "average"))]
-
-
 @section("externals", "External models", "External", template="externals")
 def externals(results: Results) -> Items:
     """One item per external source and pairwise metric: a heatmap in clustered order (a figure up
@@ -86,8 +71,7 @@ def externals(results: Results) -> Items:
                 if entry.dataset != name:
                     continue
                 matrix = np.array([[np.nan if v is None else v for v in row] for row in entry.matrix])
-                similar = -matrix if metric.metric == "jensen_shannon" else matrix
-                order = _order(similar)
+                order = cluster_order(entry.matrix, similarity=metric.metric != "jensen_shannon")
                 names = [entry.runs[i].run for i in order]
                 title = f"{label}, {name} (ordered by clustering)"
                 item: dict[str, Any] = {
